@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// IpAddress: an IPv4 or IPv6 address as a plain value, with no socket library in it.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace heyes {
+
+enum class Family : std::uint8_t { v6 = 6, v4 = 4 };
+
+// "ipv6" / "ipv4": the names used in traces and in heyes-connect --json.
+std::string_view to_string(Family f) noexcept;
+
+// An IP address. IPv4 is kept as its IPv4-mapped IPv6 form (::ffff:a.b.c.d),
+// so prefix matching (RFC 6724 policy lookup) treats both families alike.
+class IpAddress {
+ public:
+  using Bytes = std::array<std::uint8_t, 16>;
+
+  IpAddress() = default;  // ::  (the unspecified IPv6 address)
+
+  static IpAddress v4(std::array<std::uint8_t, 4> b) noexcept;
+  static IpAddress v4(std::uint32_t host_order) noexcept;
+  static IpAddress v6(const Bytes& b, std::uint32_t scope_id = 0) noexcept;
+
+  // Parses a literal: dotted-quad IPv4 (exactly four decimal parts), or IPv6
+  // in any RFC 4291 text form, optionally in brackets and optionally with a
+  // "%zone" (an interface name or number; IPv6 only). Anything else, including
+  // an empty string, an unknown interface or embedded NULs, gives nullopt.
+  static std::optional<IpAddress> parse(std::string_view text) noexcept;
+
+  Family family() const noexcept { return is_v4() ? Family::v4 : Family::v6; }
+  bool is_v4() const noexcept;
+  bool is_v6() const noexcept { return !is_v4(); }
+
+  // The 16 bytes (IPv4 as ::ffff:a.b.c.d).
+  const Bytes& bytes() const noexcept { return bytes_; }
+  // The 4 bytes of an IPv4 address; unspecified for IPv6.
+  std::array<std::uint8_t, 4> v4_bytes() const noexcept;
+  std::uint32_t scope_id() const noexcept { return scope_id_; }
+
+  bool is_loopback() const noexcept;     // 127.0.0.0/8, ::1
+  bool is_link_local() const noexcept;   // 169.254.0.0/16, fe80::/10
+  bool is_unspecified() const noexcept;  // 0.0.0.0, ::
+
+  // Canonical text: "192.0.2.1", "2001:db8::1", "fe80::1%2" (zone as a number).
+  std::string to_string() const;
+
+  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+
+ private:
+  Bytes bytes_{};
+  std::uint32_t scope_id_ = 0;
+};
+
+}  // namespace heyes

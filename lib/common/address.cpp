@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+// IpAddress parsing and printing on top of inet_pton / inet_ntop.
+#include "heyes/address.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace heyes {
+namespace {
+
+constexpr std::array<std::uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+// Copies text into a NUL-terminated buffer; false when it does not fit or
+// holds a NUL of its own (inet_pton reads C strings).
+template <std::size_t N>
+bool to_cstring(std::string_view text, char (&buf)[N]) noexcept {
+  if (text.size() >= N || text.find('\0') != std::string_view::npos) return false;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  return true;
+}
+
+std::optional<std::uint32_t> parse_zone(std::string_view zone) noexcept {
+  if (zone.empty()) return std::nullopt;
+  std::uint32_t index = 0;
+  auto [end, ec] = std::from_chars(zone.data(), zone.data() + zone.size(), index);
+  if (ec == std::errc{} && end == zone.data() + zone.size()) return index;
+  char name[IF_NAMESIZE];
+  if (!to_cstring(zone, name)) return std::nullopt;
+  index = ::if_nametoindex(name);
+  if (index == 0) return std::nullopt;
+  return index;
+}
+
+}  // namespace
+
+std::string_view to_string(Family f) noexcept { return f == Family::v4 ? "ipv4" : "ipv6"; }
+
+IpAddress IpAddress::v4(std::array<std::uint8_t, 4> b) noexcept {
+  IpAddress a;
+  std::copy(kMappedPrefix.begin(), kMappedPrefix.end(), a.bytes_.begin());
+  std::copy(b.begin(), b.end(), a.bytes_.begin() + 12);
+  return a;
+}
+
+IpAddress IpAddress::v4(std::uint32_t host_order) noexcept {
+  return v4({static_cast<std::uint8_t>(host_order >> 24), static_cast<std::uint8_t>(host_order >> 16),
+             static_cast<std::uint8_t>(host_order >> 8), static_cast<std::uint8_t>(host_order)});
+}
+
+IpAddress IpAddress::v6(const Bytes& b, std::uint32_t scope_id) noexcept {
+  IpAddress a;
+  a.bytes_ = b;
+  a.scope_id_ = scope_id;
+  return a;
+}
+
+bool IpAddress::is_v4() const noexcept {
+  return std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), bytes_.begin());
+}
+
+std::array<std::uint8_t, 4> IpAddress::v4_bytes() const noexcept {
+  return {bytes_[12], bytes_[13], bytes_[14], bytes_[15]};
+}
+
+bool IpAddress::is_loopback() const noexcept {
+  if (is_v4()) return bytes_[12] == 127;
+  static constexpr Bytes kLoopback{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return bytes_ == kLoopback;
+}
+
+bool IpAddress::is_link_local() const noexcept {
+  if (is_v4()) return bytes_[12] == 169 && bytes_[13] == 254;
+  return bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
+}
+
+bool IpAddress::is_unspecified() const noexcept {
+  if (is_v4()) return v4_bytes() == std::array<std::uint8_t, 4>{};
+  return bytes_ == Bytes{};
+}
+
+std::optional<IpAddress> IpAddress::parse(std::string_view text) noexcept {
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
+    if (text.find(':') == std::string_view::npos) return std::nullopt;  // [192.0.2.1] is not a form
+  }
+  char buf[INET6_ADDRSTRLEN + 1];
+  if (text.find(':') == std::string_view::npos) {
+    std::array<std::uint8_t, 4> b{};
+    if (!to_cstring(text, buf) || ::inet_pton(AF_INET, buf, b.data()) != 1) return std::nullopt;
+    return v4(b);
+  }
+  std::uint32_t scope = 0;
+  if (auto pct = text.find('%'); pct != std::string_view::npos) {
+    auto zone = parse_zone(text.substr(pct + 1));
+    if (!zone) return std::nullopt;
+    scope = *zone;
+    text = text.substr(0, pct);
+  }
+  Bytes b{};
+  if (!to_cstring(text, buf) || ::inet_pton(AF_INET6, buf, b.data()) != 1) return std::nullopt;
+  return v6(b, scope);
+}
+
+std::string IpAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (is_v4()) {
+    auto b = v4_bytes();
+    ::inet_ntop(AF_INET, b.data(), buf, sizeof buf);
+    return buf;
+  }
+  ::inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
+  std::string out = buf;
+  if (scope_id_ != 0) out += '%' + std::to_string(scope_id_);
+  return out;
+}
+
+}  // namespace heyes

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// The heyes error category: messages and std::errc equivalents.
+#include "heyes/error.hpp"
+
+namespace heyes {
+namespace {
+
+class Category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "heyes"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::no_address: return "host has no usable address";
+      case errc::all_attempts_failed: return "every connection attempt failed";
+      case errc::timed_out: return "connection timed out";
+      case errc::bad_host_name: return "invalid host name";
+      case errc::bad_service: return "invalid port or unknown service";
+      case errc::host_not_found: return "host not found";
+      case errc::no_data: return "host has no address of the requested family";
+      case errc::dns_server_failure: return "every nameserver failed";
+      case errc::dns_timeout: return "DNS query timed out";
+      case errc::dns_bad_response: return "malformed DNS response";
+      case errc::family_unavailable: return "no address of a usable family";
+      case errc::parse_error: return "parse error";
+    }
+    return "unknown heyes error";
+  }
+
+  std::error_condition default_error_condition(int value) const noexcept override {
+    switch (static_cast<errc>(value)) {
+      case errc::timed_out:
+      case errc::dns_timeout: return std::errc::timed_out;
+      case errc::bad_host_name:
+      case errc::bad_service:
+      case errc::parse_error: return std::errc::invalid_argument;
+      case errc::family_unavailable: return std::errc::address_family_not_supported;
+      default: return {value, *this};
+    }
+  }
+};
+
+}  // namespace
+
+const std::error_category& category() noexcept {
+  static const Category instance;
+  return instance;
+}
+
+}  // namespace heyes

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs what heyes needs on Debian/Ubuntu (apt-get, only what is missing),
+# then configures and builds it in ./build (or $HEYES_BUILD_DIR).
+# Extra meson options: HEYES_MESON_ARGS="-Dwerror=true ...".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(meson ninja-build g++ pkg-config libasio-dev libfmt-dev doctest-dev
+          dnsmasq-base unbound iproute2 iptables clang libclang-rt-dev valgrind cmake python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build="${HEYES_BUILD_DIR:-build}"
+# shellcheck disable=SC2086  # HEYES_MESON_ARGS is a list of words on purpose
+if [ -f "$build/build.ninja" ]; then
+  meson configure "$build" ${HEYES_MESON_ARGS:-} >/dev/null
+else
+  meson setup "$build" ${HEYES_MESON_ARGS:-} >/dev/null
+fi
+meson compile -C "$build"

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// The stub resolver: AAAA then A in flight at once, one event per family as soon as it arrives.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "heyes/address.hpp"
+#include "heyes/dns/config.hpp"
+#include "heyes/dns/hosts.hpp"
+
+namespace heyes::dns {
+
+struct Families {
+  bool v6 = true;
+  bool v4 = true;
+};
+
+// One family's outcome.
+struct ResolveEvent {
+  Family family = Family::v6;
+  std::vector<IpAddress> addresses;  // empty when error is set
+  std::chrono::seconds ttl{0};
+  std::error_code error;             // heyes::errc::host_not_found, no_data, dns_timeout, dns_server_failure, ...
+  std::string source;                // "literal", "localhost", "hosts", "cache", "dns"
+  std::string name;                  // the name the addresses belong to (after search list / CNAME)
+};
+
+// A query going out, for the trace.
+struct QueryNote {
+  Family family = Family::v6;
+  std::string name;
+  std::string server;  // "127.0.0.1:5353", with "/tcp" when over TCP
+};
+
+struct ResolverOptions {
+  ResolverConfig config;                    // nameservers, search list, ndots, timeout, attempts, rotate...
+  HostsTable hosts;                         // consulted before DNS
+  std::size_t cache_entries = 1024;         // LRU bound; 0 disables the cache
+  std::chrono::seconds max_ttl{3600};       // positive entries are capped at this
+  std::chrono::seconds max_negative_ttl{300};
+  std::chrono::seconds server_cooldown{30}; // a failed server is skipped this long (unless none is left)
+
+  // /etc/resolv.conf (with RES_OPTIONS, LOCALDOMAIN) and /etc/hosts, leniently.
+  static ResolverOptions from_system(const std::string& resolv_conf = "/etc/resolv.conf",
+                                     const std::string& hosts = "/etc/hosts");
+};
+
+// Holds the configuration, the cache and the server health; shared by every
+// dial of a Dialer. Thread-safe: lookups may start from any thread.
+class Resolver : public std::enable_shared_from_this<Resolver> {
+ public:
+  static std::shared_ptr<Resolver> create(ResolverOptions options);
+
+  // A lookup in progress.
+  class Lookup {
+   public:
+    virtual ~Lookup() = default;
+    // Stop now: close every socket; no event is delivered after the handler
+    // currently running (if any) returns. Safe to call from within on_event.
+    virtual void cancel() = 0;
+    // Stop delivering events, but let outstanding queries finish (at most
+    // linger) so their answers fill the cache; then close everything.
+    virtual void abandon(std::chrono::milliseconds linger = std::chrono::seconds(1)) = 0;
+  };
+
+  using EventHandler = std::function<void(const ResolveEvent&)>;
+  using QueryHandler = std::function<void(const QueryNote&)>;
+
+  // Starts resolving host for the requested families: the AAAA query is sent
+  // first, the A query right after, both in flight at once. on_event is called
+  // once per requested family, on ex, never from inside start(). on_query (may
+  // be empty) is called, on ex, for each query sent.
+  // host may be an address literal (then no DNS) or a name.
+  std::shared_ptr<Lookup> start(const asio::any_io_executor& ex, std::string_view host, Families families,
+                                EventHandler on_event, QueryHandler on_query = {});
+
+  // Convenience for plain users: both families' addresses (AAAA first) or the
+  // error when neither family has any. Signature void(std::error_code, std::vector<IpAddress>).
+  template <class Token>
+  auto async_resolve(const asio::any_io_executor& ex, std::string host, Token&& token);
+
+  const ResolverOptions& options() const noexcept;
+  void clear_cache();
+
+  virtual ~Resolver();
+
+ protected:
+  Resolver() = default;
+};
+
+}  // namespace heyes::dns

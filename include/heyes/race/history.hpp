@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// Connection history: per-destination smoothed RTT and recent failures, with expiry. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "heyes/address.hpp"
+
+namespace heyes::race {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = Clock::duration;
+
+class History {
+ public:
+  struct Options {
+    Duration rtt_expiry = std::chrono::minutes(10);     // forget an RTT not refreshed for this long
+    Duration failure_expiry = std::chrono::minutes(2);  // a failure counts as recent for this long
+    std::size_t max_entries = 4096;                     // oldest entries go first
+  };
+
+  History();
+  explicit History(Options options);
+
+  void record_success(const IpAddress& destination, Duration rtt, TimePoint now);
+  // A refusal, an unreachable error, or an attempt that was still pending after
+  // at least one Connection Attempt Delay when another address won.
+  void record_failure(const IpAddress& destination, TimePoint now);
+
+  std::optional<Duration> smoothed_rtt(const IpAddress& destination, TimePoint now) const;
+  bool recently_failed(const IpAddress& destination, TimePoint now) const;
+
+  // The extra sorting rule between RFC 6724 rules 8 and 9: an address that has
+  // not failed recently goes before one that has; then lower smoothed RTT
+  // first (an address with no RTT after one with). Same sign convention as heyes::ExtraRule.
+  int compare(const IpAddress& a, const IpAddress& b, TimePoint now) const;
+
+  void clear();
+
+ private:
+  struct Entry {
+    std::optional<Duration> srtt;
+    TimePoint rtt_updated{};
+    std::optional<TimePoint> last_failure;
+    TimePoint touched{};
+  };
+  struct Hash {
+    std::size_t operator()(const IpAddress& a) const noexcept;
+  };
+  Options options_;
+  mutable std::mutex mutex_;
+  std::unordered_map<IpAddress, Entry, Hash> entries_;
+};
+
+}  // namespace heyes::race

@@ -377,7 +377,9 @@ std::vector<std::string> candidate_names(std::string_view name, const ResolverCo
   std::vector<std::string> out;
   std::unordered_set<std::string> seen;  // lower case: a long search list stays linear
   auto add = [&](std::string candidate) {
-    if (validate_host_name(candidate)) return;  // too long with this suffix: skipped
+    // Too long with this suffix, or a suffix of bad form ("b.." would leave
+    // "name.b." here): skipped, as glibc fails to encode such a name.
+    if (validate_host_name(candidate) || candidate.back() == '.') return;
     if (!seen.insert(detail::to_lower(candidate)).second) return;
     out.push_back(std::move(candidate));
   };

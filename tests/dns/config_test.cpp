@@ -322,6 +322,10 @@ TEST_CASE("candidate_names: search list, ndots, trailing dot") {
   c.search = {std::string(63, 'a') + '.' + std::string(63, 'b') + '.' + std::string(63, 'c') + '.' + std::string(40, 'd')};
   CHECK(candidate_names(std::string(30, 'w'), c) == Strings{std::string(30, 'w')});
   CHECK(candidate_names("bad..name", c).empty());
+  // Found by fuzz-address: a suffix with two trailing dots gave "www.b." (a
+  // candidate with a trailing dot); such a suffix is skipped.
+  c.search = {"b..", "c.example"};
+  CHECK(candidate_names("www", c) == Strings{"www.c.example", "www"});
   CHECK(candidate_names("", c).empty());
   CHECK(candidate_names(".", c).empty());
 }

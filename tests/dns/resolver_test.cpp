@@ -10,6 +10,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
 #include <thread>
 
 #include "heyes/dns/resolver.hpp"
@@ -500,4 +503,22 @@ TEST_CASE("no socket is left open after lookups, cancels and abandons") {
     resolve(*r, "hole.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.abandon(100ms); });
   }
   CHECK(open_fds() == before);
+}
+
+TEST_CASE("ResolverOptions::from_system reads the given resolv.conf and hosts files") {
+  const auto dir = std::filesystem::temp_directory_path() / ("heyes-dns-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "resolv.conf") << "nameserver 192.0.2.53\nsearch corp.example\noptions ndots:2 attempts:3\n";
+    std::ofstream(dir / "hosts") << "# test\n192.0.2.9 printer printer.corp.example\n";
+  }
+  auto o = ResolverOptions::from_system((dir / "resolv.conf").string(), (dir / "hosts").string());
+  std::filesystem::remove_all(dir);
+  REQUIRE(o.config.nameservers.size() == 1);
+  CHECK(o.config.nameservers[0] == Nameserver{ip("192.0.2.53"), 53});
+  CHECK(o.config.attempts == 3);
+  // Answered from the hosts file: 192.0.2.53 (a documentation address) is never asked.
+  auto run = resolve(*Resolver::create(o), "printer", {false, true});
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.9")});
+  CHECK(run.queries.empty());
 }

@@ -421,13 +421,12 @@ TEST_CASE("async_resolve: future, callback, error and per-operation cancellation
   auto f = r->async_resolve(ioc.get_executor(), "www.example.com", asio::use_future);
   CHECK(f.get() == std::vector{ip("2001:db8::1"), ip("192.0.2.1")});  // AAAA first
 
-  auto nx = r->async_resolve(ioc.get_executor(), "nope.example.com", asio::use_future);
-  try {
-    nx.get();
-    FAIL("expected an error");
-  } catch (const std::system_error& e) {
-    CHECK(e.code() == errc::host_not_found);
-  }
+  // A plain callback (an error through use_future would travel as an
+  // exception_ptr, whose refcount ThreadSanitizer cannot see in libstdc++).
+  std::promise<std::error_code> nx;
+  r->async_resolve(ioc.get_executor(), "nope.example.com",
+                   [&](std::error_code ec, std::vector<IpAddress> a) { nx.set_value(a.empty() ? ec : std::error_code()); });
+  CHECK(nx.get_future().get() == errc::host_not_found);
 
   std::promise<std::error_code> done;
   asio::cancellation_signal signal;

@@ -2,6 +2,7 @@
 // Bugs the fuzzers found in modules outside the configuration parsers, each pinned by a unit test.
 #include <doctest/doctest.h>
 
+#include "dns/answer.hpp"
 #include "heyes/dns/message.hpp"
 
 using namespace heyes::dns;
@@ -35,4 +36,26 @@ TEST_CASE("encode: a repeated name still compresses to a pointer") {
   REQUIRE(bytes.size() > 35);
   CHECK(bytes[33] == 0xC0);
   CHECK(bytes[34] == 0x0C);
+}
+
+TEST_CASE("interpret: an AAAA record holding an IPv4-mapped address is not an IPv6 answer (found by fuzz-dns-response)") {
+  // ::ffff:23.23.23.23 in an AAAA answer came out as an IPv4 address in the
+  // v6 family's result; it is dropped, which leaves NODATA here.
+  Message q = make_query(1, "www.example.com", RecordType::aaaa);
+  Message r = make_response(q);
+  Record mapped;
+  mapped.name = "www.example.com";
+  mapped.type = RecordType::aaaa;
+  mapped.ttl = 60;
+  mapped.address = heyes::IpAddress::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 23, 23, 23, 23});
+  r.answers.push_back(mapped);
+  auto only_mapped = heyes::dns::detail::interpret(r, "www.example.com", RecordType::aaaa, 8);
+  CHECK(only_mapped.kind == heyes::dns::detail::Answer::Kind::nodata);
+  CHECK(only_mapped.addresses.empty());
+
+  r.answers.push_back(Record::a("www.example.com", *heyes::IpAddress::parse("2001:db8::1"), 60));
+  auto both = heyes::dns::detail::interpret(r, "www.example.com", RecordType::aaaa, 8);
+  REQUIRE(both.kind == heyes::dns::detail::Answer::Kind::addresses);
+  REQUIRE(both.addresses.size() == 1);
+  CHECK(both.addresses[0].to_string() == "2001:db8::1");
 }

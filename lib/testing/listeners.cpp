@@ -128,6 +128,9 @@ void Listener::close() noexcept {
 
 int Listener::accept_pending() {
   if (fd_ < 0 || filler_fd_ >= 0) return 0;
+  // Non-blocking listener: an empty queue ends the loop instead of waiting.
+  int flags = ::fcntl(fd_, F_GETFL);
+  if (flags >= 0 && !(flags & O_NONBLOCK)) ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
   int count = 0;
   // Bounded: the queue holds at most SOMAXCONN connections.
   for (int i = 0; i < 4096; ++i) {

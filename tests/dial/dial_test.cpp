@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+// The dial shell end to end on loopback: broken IPv6 listener, every completion token, cancellation, fds.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "dial_fixture.hpp"
+#include "heyes/dial.hpp"
+#include "heyes/testing/listeners.hpp"
+
+using namespace std::chrono_literals;
+using heyes::test::BrokenIpv6Fixture;
+using heyes::test::count_events;
+using heyes::test::open_fds;
+
+TEST_CASE("v6 black-holed, v4 wins after the attempt delay; no fd leaked") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  std::size_t fds_before = open_fds();
+  {
+    asio::io_context ioc;
+    std::optional<heyes::DialResult> result;
+    std::error_code error;
+    fx.dialer().async_dial_result(ioc.get_executor(), fx.name(), fx.service(), fx.options(),
+                                  [&](std::error_code ec, heyes::DialResult r) {
+                                    error = ec;
+                                    result.emplace(std::move(r));
+                                  });
+    ioc.run();
+    REQUIRE(result);
+    REQUIRE_MESSAGE(!error, error.message());
+    CHECK(result->endpoint.address().to_string() == "127.0.0.1");
+    CHECK(result->endpoint.port() == fx.port());
+    CHECK(result->socket.is_open());
+    // Wide bounds: one Connection Attempt Delay (250 ms) before IPv4 starts.
+    CHECK(result->elapsed >= 200ms);
+    CHECK(result->elapsed < 2s);
+    CHECK(count_events(result->trace, heyes::event::attempt_start) == 2);
+    CHECK(count_events(result->trace, heyes::event::connected) == 1);
+  }
+  CHECK(open_fds() == fds_before);
+}
+
+TEST_CASE("the handler is never called before ioc.run()") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;
+  bool called = false;
+  // A literal: the fastest path there is, still not completed inline.
+  fx.dialer().async_dial(ioc.get_executor(), "127.0.0.1", fx.service(), fx.options(),
+                         [&](std::error_code, asio::ip::tcp::socket) { called = true; });
+  CHECK_FALSE(called);
+  // A bad service fails at once, still not inline.
+  fx.dialer().async_dial(ioc.get_executor(), "127.0.0.1", "no-such-service-here", fx.options(),
+                         [&](std::error_code, asio::ip::tcp::socket) { called = true; });
+  CHECK_FALSE(called);
+  ioc.run();
+  CHECK(called);
+}
+
+TEST_CASE("completion tokens: callback, use_future, use_awaitable, deferred") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 50ms;  // keep the suite quick; the order is what matters here
+
+  SUBCASE("callback") {
+    asio::io_context ioc;
+    asio::ip::tcp::socket got(ioc);
+    fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts,
+                           [&](std::error_code ec, asio::ip::tcp::socket s) {
+                             CHECK_MESSAGE(!ec, ec.message());
+                             got = std::move(s);
+                           });
+    ioc.run();
+    CHECK(got.remote_endpoint().address().to_string() == "127.0.0.1");
+  }
+  SUBCASE("use_future") {
+    asio::io_context ioc;
+    auto work = asio::make_work_guard(ioc);
+    std::thread runner([&] { ioc.run(); });
+    auto future = fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts, asio::use_future);
+    REQUIRE(future.wait_for(5s) == std::future_status::ready);
+    auto s = future.get();
+    CHECK(s.remote_endpoint().address().to_string() == "127.0.0.1");
+    work.reset();
+    runner.join();
+  }
+  SUBCASE("use_awaitable") {
+    asio::io_context ioc;
+    std::string winner;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          auto ex = co_await asio::this_coro::executor;
+          auto s = co_await fx.dialer().async_dial(ex, fx.name(), fx.service(), opts, asio::use_awaitable);
+          winner = s.remote_endpoint().address().to_string();
+        },
+        asio::detached);
+    ioc.run();
+    CHECK(winner == "127.0.0.1");
+  }
+  SUBCASE("deferred: nothing starts until the deferred operation is invoked") {
+    asio::io_context ioc;
+    auto op = fx.dialer().async_dial_result(ioc.get_executor(), fx.name(), fx.service(), opts,
+                                            asio::experimental::deferred);
+    CHECK(ioc.poll() == 0);
+    ioc.restart();  // poll() ran out of work and stopped the context
+    std::string winner;
+    std::move(op)([&](std::error_code ec, heyes::DialResult r) {
+      CHECK_MESSAGE(!ec, ec.message());
+      winner = r.endpoint.address().to_string();
+    });
+    ioc.run();
+    CHECK(winner == "127.0.0.1");
+  }
+}
+
+TEST_CASE("cancellation mid-race closes every socket and completes with operation_aborted") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 2s;  // the race is stuck on the black hole when we cancel
+  std::size_t fds_before = open_fds();
+  {
+    asio::io_context ioc;
+    asio::cancellation_signal signal;
+    std::error_code error;
+    bool called = false;
+    fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts,
+                           asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, asio::ip::tcp::socket s) {
+                             called = true;
+                             error = ec;
+                             CHECK_FALSE(s.is_open());
+                           }));
+    asio::steady_timer timer(ioc, 100ms);
+    std::size_t fds_mid = 0;
+    timer.async_wait([&](std::error_code) {
+      fds_mid = open_fds();
+      signal.emit(asio::cancellation_type::terminal);
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    ioc.run();
+    CHECK(called);
+    CHECK(error == asio::error::operation_aborted);
+    CHECK(fds_mid > fds_before);  // the hanging attempt's socket was open
+    CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  }
+  CHECK(open_fds() == fds_before);
+}
+
+TEST_CASE("the socket-setup hook runs on every attempt's socket, before its connect") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 50ms;
+  int calls = 0;
+  opts.socket_setup = [&](asio::ip::tcp::socket& s, std::error_code& ec) {
+    ++calls;
+    CHECK(s.is_open());
+    s.set_option(asio::ip::tcp::no_delay(true), ec);
+  };
+  asio::io_context ioc;
+  std::optional<heyes::DialResult> result;
+  fx.dialer().async_dial_result(ioc.get_executor(), fx.name(), fx.service(), opts,
+                                [&](std::error_code, heyes::DialResult r) { result.emplace(std::move(r)); });
+  ioc.run();
+  REQUIRE(result);
+  CHECK(calls == static_cast<int>(count_events(result->trace, heyes::event::attempt_start)));
+  CHECK(calls == 2);
+  // The option set by the hook is still on the socket that connected.
+  asio::ip::tcp::no_delay nd;
+  result->socket.get_option(nd);
+  CHECK(nd.value());
+}
+
+TEST_CASE("a failing socket-setup hook fails that attempt only") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.socket_setup = [](asio::ip::tcp::socket& s, std::error_code& ec) {
+    if (s.local_endpoint().protocol() == asio::ip::tcp::v6()) ec = std::make_error_code(std::errc::permission_denied);
+  };
+  asio::io_context ioc;
+  std::optional<heyes::DialResult> result;
+  std::error_code error;
+  fx.dialer().async_dial_result(ioc.get_executor(), fx.name(), fx.service(), opts,
+                                [&](std::error_code ec, heyes::DialResult r) {
+                                  error = ec;
+                                  result.emplace(std::move(r));
+                                });
+  ioc.run();
+  REQUIRE(result);
+  CHECK_MESSAGE(!error, error.message());
+  CHECK(result->endpoint.address().to_string() == "127.0.0.1");
+  // The IPv6 attempt failed at once, so IPv4 did not wait the attempt delay.
+  CHECK(result->elapsed < 200ms);
+  REQUIRE(result->failures.size() == 1);
+  CHECK(result->failures[0].error == std::errc::permission_denied);
+}
+
+TEST_CASE("address literals skip DNS") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;
+  std::optional<heyes::DialResult> result;
+  fx.dialer().async_dial_result(ioc.get_executor(), "127.0.0.1", fx.service(), fx.options(),
+                                [&](std::error_code ec, heyes::DialResult r) {
+                                  CHECK_MESSAGE(!ec, ec.message());
+                                  result.emplace(std::move(r));
+                                });
+  ioc.run();
+  REQUIRE(result);
+  CHECK(result->endpoint.address().to_string() == "127.0.0.1");
+  CHECK(count_events(result->trace, heyes::event::dns_query) == 0);
+  CHECK(fx.dns_queries() == 0);
+}
+
+TEST_CASE("input errors: bad host name, bad service, contradicting families") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  struct Case {
+    const char* host;
+    const char* service;
+    heyes::FamilyRestriction family;
+    heyes::errc expected;
+  };
+  // host, service, family restriction -> error
+  const Case cases[] = {
+      {"bad..name.test", "80", heyes::FamilyRestriction::any, heyes::errc::bad_host_name},
+      {"127.0.0.1", "0", heyes::FamilyRestriction::any, heyes::errc::bad_service},
+      {"127.0.0.1", "65536", heyes::FamilyRestriction::any, heyes::errc::bad_service},
+      {"127.0.0.1", "no-such-service-xyz", heyes::FamilyRestriction::any, heyes::errc::bad_service},
+      {"127.0.0.1", "", heyes::FamilyRestriction::any, heyes::errc::bad_service},
+      {"127.0.0.1", "80", heyes::FamilyRestriction::v6, heyes::errc::family_unavailable},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.host);
+    CAPTURE(c.service);
+    asio::io_context ioc;
+    heyes::DialOptions opts = fx.options();
+    opts.family = c.family;
+    std::error_code error;
+    fx.dialer().async_dial(ioc.get_executor(), c.host, c.service, opts,
+                           [&](std::error_code ec, asio::ip::tcp::socket) { error = ec; });
+    ioc.run();
+    CHECK(error == heyes::make_error_code(c.expected));
+  }
+  CHECK(fx.dns_queries() == 0);
+}
+
+TEST_CASE("resolve_service: numbers and /etc/services names, no DNS") {
+  std::error_code ec;
+  CHECK(heyes::resolve_service("8080", ec) == 8080);
+  CHECK_FALSE(ec);
+  if (std::filesystem::exists("/etc/services")) {
+    CHECK(heyes::resolve_service("https", ec) == 443);
+    CHECK_FALSE(ec);
+  }
+  for (const char* bad : {"", "0", "65536", "99999999999", "-1", "1x", "with space", "no-such-service-xyz"}) {
+    CAPTURE(bad);
+    heyes::resolve_service(bad, ec);
+    CHECK(ec == heyes::errc::bad_service);
+  }
+}
+
+TEST_CASE("blocking dial: the socket on the caller's executor; DialError keeps each address's cause") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;  // nobody runs it: the blocking dial does not need that
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 50ms;
+  auto s = fx.dialer().dial(ioc.get_executor(), fx.name(), fx.service(), opts);
+  CHECK(s.remote_endpoint().address().to_string() == "127.0.0.1");
+
+  // A port with no listener: refused on both families.
+  std::uint16_t closed = heyes::test::closed_port();
+  std::error_code ec;
+  auto none = fx.dialer().dial(ioc.get_executor(), "127.0.0.1", std::to_string(closed), opts, ec);
+  CHECK(ec == heyes::errc::all_attempts_failed);
+  CHECK_FALSE(none.is_open());
+  try {
+    fx.dialer().dial(ioc.get_executor(), "127.0.0.1", std::to_string(closed), opts);
+    FAIL("no exception");
+  } catch (const heyes::DialError& e) {
+    CHECK(e.code() == heyes::errc::all_attempts_failed);
+    REQUIRE(e.failures().size() == 1);
+    CHECK(e.failures()[0].error == asio::error::connection_refused);
+  }
+}
+
+TEST_CASE("a multi-threaded io_context runs many dials at once") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 30ms;
+  std::size_t fds_before = open_fds();
+  {
+    asio::io_context ioc;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 8; ++i) {
+      fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts,
+                             [&](std::error_code ec, asio::ip::tcp::socket s) {
+                               if (!ec && s.is_open()) ++ok;
+                             });
+    }
+    std::thread other([&] { ioc.run(); });
+    ioc.run();
+    other.join();
+    CHECK(ok == 8);
+  }
+  fx.drain();
+  CHECK(open_fds() == fds_before);
+}

@@ -47,12 +47,16 @@ BrokenIpv6Fixture::BrokenIpv6Fixture() {
   dns_work_.emplace(dns_ioc_.get_executor());
   dns_thread_ = std::thread([this] { dns_ioc_.run(); });
 
+  dialer_ = std::make_unique<Dialer>(dialer_options());
+  ready_ = true;
+}
+
+DialerOptions BrokenIpv6Fixture::dialer_options() const {
   DialerOptions o;
   o.resolver.config.nameservers = {dns_->nameserver()};
   o.resolver.config.timeout = std::chrono::seconds(1);
   o.resolver.config.attempts = 1;
-  dialer_ = std::make_unique<Dialer>(std::move(o));
-  ready_ = true;
+  return o;
 }
 
 BrokenIpv6Fixture::~BrokenIpv6Fixture() {

@@ -36,6 +36,9 @@ class BrokenIpv6Fixture {
 
   bool ready() const noexcept { return ready_; }
   Dialer& dialer() { return *dialer_; }
+  // What dialer() was made with: only the test DNS server is asked.
+  DialerOptions dialer_options() const;
+  dns::TestServer& dns() { return *dns_; }
   std::string name() const { return "dual.heyes.test"; }
   std::uint16_t port() const noexcept { return net_->port(); }
   std::string service() const { return std::to_string(port()); }

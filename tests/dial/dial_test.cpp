@@ -13,6 +13,7 @@
 #include <asio/use_future.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -20,6 +21,8 @@
 
 #include "dial_fixture.hpp"
 #include "heyes/dial.hpp"
+#include "heyes/dns/message.hpp"
+#include "heyes/select/connectivity.hpp"
 #include "heyes/testing/listeners.hpp"
 
 using namespace std::chrono_literals;
@@ -325,4 +328,151 @@ TEST_CASE("a multi-threaded io_context runs many dials at once") {
   }
   fx.drain();
   CHECK(open_fds() == fds_before);
+}
+
+namespace {
+
+// Runs one dial to completion on a fresh io_context.
+std::pair<std::error_code, heyes::DialResult> dial_once(heyes::Dialer& dialer, const std::string& host,
+                                                        const std::string& service, const heyes::DialOptions& opts) {
+  asio::io_context ioc;
+  std::error_code error;
+  std::optional<heyes::DialResult> result;
+  dialer.async_dial_result(ioc.get_executor(), host, service, opts, [&](std::error_code ec, heyes::DialResult r) {
+    error = ec;
+    result.emplace(std::move(r));
+  });
+  ioc.run();
+  REQUIRE(result);
+  return {error, std::move(*result)};
+}
+
+std::string first_attempt(const heyes::Trace& trace) {
+  for (const auto& e : trace.events()) {
+    if (e.type == heyes::event::attempt_start && e.address) return e.address->to_string();
+  }
+  return {};
+}
+
+// A host description for the usable-family decision: IPv4 only.
+class Ipv4OnlyHost final : public heyes::ConnectivityProbe {
+ public:
+  std::vector<heyes::InterfaceAddress> interface_addresses() override {
+    return {{"lo", *heyes::IpAddress::parse("127.0.0.1")}, {"lo", *heyes::IpAddress::parse("::1")},
+            {"eth0", *heyes::IpAddress::parse("192.0.2.2")}};
+  }
+  std::error_code route_to(const heyes::IpAddress& destination) override {
+    if (destination.is_v6()) return std::make_error_code(std::errc::network_unreachable);
+    return {};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("history: the second dial to a black-holed IPv6 goes to IPv4 at once") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::Dialer dialer(fx.dialer_options());  // history on (the default)
+  heyes::DialOptions opts = fx.options();
+  opts.use_history = true;
+  auto [e1, r1] = dial_once(dialer, fx.name(), fx.service(), opts);
+  REQUIRE_MESSAGE(!e1, e1.message());
+  CHECK(first_attempt(r1.trace) == "::1");
+  CHECK(r1.elapsed >= 200ms);
+  REQUIRE(dialer.history() != nullptr);
+  CHECK(dialer.history()->recently_failed(*heyes::IpAddress::parse("::1"), std::chrono::steady_clock::now()));
+
+  auto [e2, r2] = dial_once(dialer, fx.name(), fx.service(), opts);
+  REQUIRE_MESSAGE(!e2, e2.message());
+  CHECK(first_attempt(r2.trace) == "127.0.0.1");
+  CHECK(r2.endpoint.address().to_string() == "127.0.0.1");
+  CHECK(r2.elapsed < 150ms);
+}
+
+TEST_CASE("issue 7: on an IPv4-only host the AAAA query is not sent and nothing waits for it") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  // AAAA is never answered: a dual-stack host would wait the Resolution Delay for it.
+  const std::string name = "v6-silent.heyes.test";
+  fx.dns().add_host(name, {*heyes::IpAddress::parse("127.0.0.1")});
+  heyes::dns::TestAnswer drop;
+  drop.drop = true;
+  fx.dns().set(name, heyes::dns::RecordType::aaaa, drop);
+  heyes::DialOptions opts = fx.options();
+  opts.resolution_delay = 500ms;  // wide, so "waited" and "did not wait" cannot be confused
+
+  SUBCASE("IPv6 unusable: only A is asked, the attempt starts with the A answer") {
+    heyes::DialerOptions o = fx.dialer_options();
+    o.connectivity_probe = std::make_shared<Ipv4OnlyHost>();
+    heyes::Dialer dialer(std::move(o));
+    opts.addrconfig = true;
+    auto [ec, r] = dial_once(dialer, name, fx.service(), opts);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    CHECK(r.endpoint.address().to_string() == "127.0.0.1");
+    CHECK(r.elapsed < 250ms);
+    CHECK(fx.dns().query_count(name, heyes::dns::RecordType::aaaa) == 0);
+    CHECK(fx.dns().query_count(name, heyes::dns::RecordType::a) >= 1);
+    CHECK(count_events(r.trace, heyes::event::families_usable) == 2);
+  }
+  SUBCASE("--no-addrconfig: both asked, the Resolution Delay is waited for AAAA") {
+    opts.addrconfig = false;
+    auto [ec, r] = dial_once(fx.dialer(), name, fx.service(), opts);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    CHECK(r.endpoint.address().to_string() == "127.0.0.1");
+    CHECK(r.elapsed >= 450ms);
+    CHECK(r.elapsed < 2s);
+    CHECK(fx.dns().query_count(name, heyes::dns::RecordType::aaaa) >= 1);
+  }
+}
+
+TEST_CASE("a local address or -4 restricts the queries and the attempts to its family") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions bound = fx.options();
+  bound.local_address = heyes::IpAddress::parse("127.0.0.1");
+  heyes::DialOptions v4only = fx.options();
+  v4only.family = heyes::FamilyRestriction::v4;
+  for (const auto* opts : {&bound, &v4only}) {
+    fx.dns().clear_queries();
+    auto [ec, r] = dial_once(fx.dialer(), fx.name(), fx.service(), *opts);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    CHECK(r.endpoint.address().to_string() == "127.0.0.1");
+    CHECK(r.elapsed < 200ms);  // the black-holed ::1 was never tried
+    CHECK(count_events(r.trace, heyes::event::attempt_start) == 1);
+    CHECK(fx.dns().query_count(fx.name(), heyes::dns::RecordType::aaaa) == 0);
+    if (opts->local_address) CHECK(r.socket.local_endpoint().address().to_string() == "127.0.0.1");
+  }
+}
+
+TEST_CASE("the overall timeout ends a dial stuck on a black hole, sockets closed") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  const std::string name = "v6-only.heyes.test";
+  fx.dns().add_host(name, {*heyes::IpAddress::parse("::1")});
+  heyes::DialOptions opts = fx.options();
+  opts.timeout = 300ms;
+  std::size_t fds_before = open_fds();
+  {
+    auto [ec, r] = dial_once(fx.dialer(), name, fx.service(), opts);
+    CHECK(ec == heyes::errc::timed_out);
+    CHECK(r.elapsed >= 250ms);
+    CHECK(r.elapsed < 2s);
+    CHECK_FALSE(r.socket.is_open());
+    CHECK(count_events(r.trace, heyes::event::timed_out) == 1);
+  }
+  CHECK(open_fds() == fds_before);
+}
+
+TEST_CASE("cancellation right after the start completes with operation_aborted") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;
+  asio::cancellation_signal signal;
+  std::error_code error;
+  fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), fx.options(),
+                         asio::bind_cancellation_slot(signal.slot(),
+                                                      [&](std::error_code ec, asio::ip::tcp::socket) { error = ec; }));
+  signal.emit(asio::cancellation_type::total);
+  ioc.run();
+  CHECK(error == asio::error::operation_aborted);
 }

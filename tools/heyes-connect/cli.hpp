@@ -9,8 +9,13 @@
 #include <string_view>
 #include <vector>
 
+// Not the umbrella heyes.hpp: that brings asio, which the parser does not need.
+#include "heyes/address.hpp"
+#include "heyes/diagnostic.hpp"
 #include "heyes/dns/config.hpp"
-#include "heyes/heyes.hpp"
+#include "heyes/select/policy.hpp"
+#include "heyes/select/sort.hpp"
+#include "heyes/version.hpp"
 
 namespace heyes_connect {
 

@@ -52,6 +52,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
         io_ex_(ex),
         strand_(asio::make_strand(ex)),
         timer_(strand_),
+        anchor_(strand_),
         host_(std::move(host)),
         service_(std::move(service)),
         options_(std::move(options)),
@@ -60,8 +61,8 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
 
   ~DialOp() {
     // Only when the io_context is destroyed with the dial pending: nothing
-    // may be delivered any more, but the handler must be freed.
-    if (lookup_) lookup_->cancel();
+    // may be delivered any more, but the handler must be freed. (The lookup
+    // goes with the io_context's own shutdown.)
     if (completion_) completion_->destroy();
   }
 
@@ -102,6 +103,10 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   asio::any_io_executor io_ex_;              // the sockets' executor (what the caller gets back)
   asio::strand<asio::any_io_executor> strand_;  // every handler of this dial runs here
   asio::steady_timer timer_;
+  // Waits "forever" from start to finish: this pending wait is what owns the
+  // operation while only DNS is outstanding (the resolver's handlers hold it
+  // weakly), so an io_context destroyed mid-dial frees it and its sockets.
+  asio::steady_timer anchor_;
   std::uint64_t timer_generation_ = 0;       // a wait that completed after a re-arm is stale
   std::string host_;
   std::string service_;
@@ -166,10 +171,17 @@ void DialOp::start_race(const dns::Families& expected) {
 }
 
 void DialOp::start_lookup(const dns::Families& families) {
-  auto self = shared_from_this();
+  anchor_.expires_at(TimePoint::max());
+  anchor_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](std::error_code) {}));
+  std::weak_ptr<DialOp> weak = weak_from_this();
   lookup_ = dialer_->resolver->start(
-      strand_, host_, families, [self](const dns::ResolveEvent& e) { self->on_resolve_event(e); },
-      [self](const dns::QueryNote& q) { self->on_query(q); });
+      strand_, host_, families,
+      [weak](const dns::ResolveEvent& e) {
+        if (auto self = weak.lock()) self->on_resolve_event(e);
+      },
+      [weak](const dns::QueryNote& q) {
+        if (auto self = weak.lock()) self->on_query(q);
+      });
 }
 
 // RFC 6724 sort (with the history rule between rules 8 and 9), then RFC 8305
@@ -339,6 +351,7 @@ void DialOp::arm_timer(TimePoint deadline) {
 void DialOp::finish(const race::Finish& f) {
   done_ = true;
   timer_.cancel();
+  anchor_.cancel();
   DialResult result{tcp::socket(io_ex_)};
   if (f.winner) {
     Attempt& winner = *attempts_.at(*f.winner);

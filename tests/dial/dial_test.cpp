@@ -476,3 +476,22 @@ TEST_CASE("cancellation right after the start completes with operation_aborted")
   ioc.run();
   CHECK(error == asio::error::operation_aborted);
 }
+
+TEST_CASE("an io_context destroyed mid-dial frees the operation and closes its sockets") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 2s;
+  std::size_t fds_before = open_fds();
+  auto sentinel = std::make_shared<int>(0);  // owned by the handler, so by the operation
+  {
+    asio::io_context ioc;
+    fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts,
+                           [sentinel](std::error_code, asio::ip::tcp::socket) { ++*sentinel; });
+    ioc.run_for(100ms);  // DNS answered, the ::1 attempt hanging
+    CHECK(open_fds() > fds_before);
+  }
+  CHECK(*sentinel == 0);             // never called
+  CHECK(sentinel.use_count() == 1);  // the operation and its handler are gone
+  CHECK(open_fds() == fds_before);   // with the attempt's socket
+}

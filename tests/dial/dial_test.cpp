@@ -4,11 +4,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <asio/bind_allocator.hpp>
 #include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/deferred.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 
@@ -494,4 +497,50 @@ TEST_CASE("an io_context destroyed mid-dial frees the operation and closes its s
   CHECK(*sentinel == 0);             // never called
   CHECK(sentinel.use_count() == 1);  // the operation and its handler are gone
   CHECK(open_fds() == fds_before);   // with the attempt's socket
+}
+
+namespace {
+
+template <class T>
+struct CountingAllocator {
+  using value_type = T;
+  int* allocations;
+  int* deallocations;
+  CountingAllocator(int* a, int* d) : allocations(a), deallocations(d) {}
+  template <class U>
+  CountingAllocator(const CountingAllocator<U>& o) : allocations(o.allocations), deallocations(o.deallocations) {}
+  T* allocate(std::size_t n) {
+    ++*allocations;
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) {
+    ++*deallocations;
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const CountingAllocator<U>& o) const noexcept {
+    return allocations == o.allocations;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the handler's associated executor and allocator are honoured") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;
+  auto strand = asio::make_strand(ioc);
+  int allocations = 0, deallocations = 0;
+  bool on_strand = false;
+  fx.dialer().async_dial(
+      ioc.get_executor(), "127.0.0.1", fx.service(), fx.options(),
+      asio::bind_allocator(CountingAllocator<void>(&allocations, &deallocations),
+                           asio::bind_executor(strand, [&](std::error_code ec, asio::ip::tcp::socket) {
+                             CHECK_MESSAGE(!ec, ec.message());
+                             on_strand = strand.running_in_this_thread();
+                           })));
+  ioc.run();
+  CHECK(on_strand);
+  CHECK(allocations >= 1);  // the operation's state that holds the handler
+  CHECK(allocations == deallocations);
 }

@@ -50,7 +50,7 @@ struct DialOptions {
   // Bind every attempt to this address (port 0) before connecting; only
   // destinations of its family are tried.
   std::optional<IpAddress> local_address;
-  // Record the timeline in DialResult::trace.
+  // Record the timeline in DialResult::trace (the socket-only forms never record it).
   bool keep_trace = true;
   // Use and update the Dialer's connection history (RTT, recent failures).
   bool use_history = true;

@@ -112,6 +112,7 @@ struct InitiateDial {
   void operator()(Handler&& handler, const std::shared_ptr<Dialer::State>& dialer, const asio::any_io_executor& ex,
                   std::string host, std::string service, DialOptions options) const {
     using H = std::decay_t<Handler>;
+    if constexpr (SocketOnly) options.keep_trace = false;  // nobody could read it
     auto slot = asio::get_associated_cancellation_slot(handler);
     auto* completion = DialCompletionImpl<H, SocketOnly>::create(std::forward<Handler>(handler), ex);
     auto op = make_dial(dialer, ex, std::move(host), std::move(service), std::move(options), completion);

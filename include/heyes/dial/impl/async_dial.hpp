@@ -75,9 +75,10 @@ class DialCompletionImpl final : public DialCompletion {
     if (slot.is_connected()) slot.clear();
     // Free this object before the upcall (asio's rule), then deliver on the
     // handler's executor.
+    Allocator alloc(asio::get_associated_allocator(handler_));
     Handler handler(std::move(handler_));
     asio::executor_work_guard<Executor> work(std::move(work_));
-    destroy();
+    free_self(alloc);
     auto ex = work.get_executor();
     if constexpr (SocketOnly) {
       asio::dispatch(ex, [h = std::move(handler), ec, s = std::move(result.socket)]() mutable {
@@ -90,16 +91,18 @@ class DialCompletionImpl final : public DialCompletion {
     }
   }
 
-  void destroy() noexcept override {
-    Allocator alloc(asio::get_associated_allocator(handler_));
-    this->~DialCompletionImpl();
-    std::allocator_traits<Allocator>::deallocate(alloc, this, 1);
-  }
+  void destroy() noexcept override { free_self(Allocator(asio::get_associated_allocator(handler_))); }
 
  private:
   DialCompletionImpl(Handler&& handler, const asio::any_io_executor& io_ex)
       : handler_(std::move(handler)), work_(asio::get_associated_executor(handler_, io_ex)) {}
   ~DialCompletionImpl() = default;
+
+  // The allocator is taken before the handler is moved from.
+  void free_self(Allocator alloc) noexcept {
+    this->~DialCompletionImpl();
+    std::allocator_traits<Allocator>::deallocate(alloc, this, 1);
+  }
 
   Handler handler_;
   asio::executor_work_guard<Executor> work_;

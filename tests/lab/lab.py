@@ -40,6 +40,7 @@ TIMEOUT = 1500                   # heyes-connect --timeout for every dial, ms
 EARLY, LATE = 20, 150            # the window: [expected - EARLY, expected + LATE]
 NO_WAIT = 40                     # an IPv4-only host connects within this of expected (< RESOLUTION_DELAY)
 SCENARIO_WALL = 20.0             # hard bound of one scenario, s
+RESOLV_CONF = f"nameserver {DNS_ADDR}\noptions ndots:1 timeout:2 attempts:1\n"
 
 # --- Addresses --------------------------------------------------------------
 # Symbolic names used in the table: 6a/6b work, 6x/6y/6z are broken (SYN
@@ -196,6 +197,12 @@ class Lab:
             raise RuntimeError(f"`{' '.join(full)}` failed ({r.returncode}): {r.stderr.strip()}")
         return r
 
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
     def log(self, msg):
         if self.opts.verbose:
             print(f"  [lab] {msg}", flush=True)
@@ -350,17 +357,20 @@ def set_up(lab, ns, run):
 
 
 def dial(lab, ns, run):
-    args = [lab.opts.connect, "--json", "--nameserver", f"{DNS_ADDR}:53",
-            "--timeout", str(TIMEOUT)] + run.scenario.args
-    if run.scenario.policy:
-        path = os.path.join(lab.tmp, f"{ns.name}-gai.conf")
-        with open(path, "w") as f:
-            f.write(run.scenario.policy)
-        args += ["--policy", path]
+    # Hermetic: the lab's own resolv.conf, hosts file and policy, so that the
+    # machine's configuration (search lists, ndots, gai.conf) changes nothing.
+    resolv_conf, hosts = lab.write("resolv.conf", RESOLV_CONF), lab.write("hosts", "")
+    policy = lab.write(f"{ns.name}-gai.conf", run.scenario.policy) if run.scenario.policy else "none"
+    args = [lab.opts.connect, "--json", "--nameserver", f"{DNS_ADDR}:53", "--resolv-conf", resolv_conf,
+            "--hosts", hosts, "--policy", policy, "--timeout", str(TIMEOUT)] + run.scenario.args
     args += [run.name, str(PORT)]
     lab.log(" ".join(args))
     r = lab.sh(*args, ns=ns.name, check=False, timeout=SCENARIO_WALL)
-    lines = [l for l in r.stdout.splitlines() if l.strip().startswith("{")]
+    # One JSON object per dial: the whole output, or (one per line) the last line.
+    try:
+        return r.returncode, json.loads(r.stdout)
+    except json.JSONDecodeError:
+        lines = [l for l in r.stdout.splitlines() if l.strip().startswith("{")]
     if not lines:
         raise RuntimeError(f"heyes-connect exit {r.returncode}, no JSON; stderr: {r.stderr.strip()}")
     return r.returncode, json.loads(lines[-1])
@@ -400,9 +410,20 @@ def run_one(lab, run):
     try:
         set_up(lab, ns, run)
         rc, result = dial(lab, ns, run)
-        return result, check(run, rc, result)
+        errs = check(run, rc, result)
+        if errs:
+            errs.append("DNS server log: " + tail(os.path.join(lab.tmp, f"{ns.name}-dns.log")))
+        return result, errs
     finally:
         ns.close()
+
+
+def tail(path, n=8):
+    try:
+        with open(path) as f:
+            return " | ".join(l.strip() for l in f.readlines()[-n:]) or "(empty)"
+    except OSError:
+        return "(none)"
 
 
 def describe_attempts(result):
@@ -465,6 +486,8 @@ def main():
     # meson's timeout sends SIGTERM: turn it into an exception so every
     # finally block (namespace and process clean-up) runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    for var in ("RES_OPTIONS", "LOCALDOMAIN"):  # the resolver honours them, as glibc
+        os.environ.pop(var, None)
     lab = Lab(opts)
     try:
         reason = skip_reason(lab)

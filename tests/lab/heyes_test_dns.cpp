@@ -74,14 +74,25 @@ void add_record(Script& s, const std::vector<std::string_view>& a) {
   s.answers[{std::string(a[0]), type}].records.push_back(heyes::dns::Record::a(std::string(a[0]), *address, 60));
 }
 
+// ADDR, ADDR:PORT or [V6]:PORT as Nameserver::parse takes them, plus port 0
+// (kernel-chosen), which a nameserver cannot have.
+heyes::dns::Nameserver parse_listen(std::string_view text) {
+  std::string_view main = text;
+  bool any_port = text.size() > 2 && text.substr(text.size() - 2) == ":0" &&
+                  (text.front() == '[' || text.find(':') == text.size() - 2);
+  if (any_port) main = text.substr(0, text.size() - 2);
+  auto ns = heyes::dns::Nameserver::parse(main);
+  if (!ns) throw BadArgument("--listen: not ADDR, ADDR:PORT or [V6]:PORT: " + std::string(text));
+  if (any_port) ns->port = 0;
+  return *ns;
+}
+
 Script parse_args(int argc, char** argv) {
   Script s;
   for (int i = 1; i < argc; ++i) {
     std::string_view opt = argv[i];
     if (opt == "--listen") {
-      auto ns = heyes::dns::Nameserver::parse(take(i, argc, argv, 1, opt)[0]);
-      if (!ns) throw BadArgument("--listen: not ADDR or ADDR:PORT: " + std::string(argv[i]));
-      s.listen = *ns;
+      s.listen = parse_listen(take(i, argc, argv, 1, opt)[0]);
     } else if (opt == "--lifetime") {
       s.lifetime_s = static_cast<int>(parse_number(take(i, argc, argv, 1, opt)[0], 1, 3600, "--lifetime"));
     } else if (opt == "--record") {

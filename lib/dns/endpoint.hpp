@@ -7,9 +7,6 @@
 #include <asio/ip/udp.hpp>
 
 #include <algorithm>
-#include <string>
-
-#include <fmt/format.h>
 
 #include "heyes/address.hpp"
 #include "heyes/dns/config.hpp"
@@ -35,11 +32,5 @@ inline IpAddress from_asio(const asio::ip::address& a) {
 
 inline asio::ip::udp::endpoint udp_endpoint(const Nameserver& ns) { return {to_asio(ns.address), ns.port}; }
 inline asio::ip::tcp::endpoint tcp_endpoint(const Nameserver& ns) { return {to_asio(ns.address), ns.port}; }
-
-// "192.0.2.53:53", "[2001:db8::53]:53" without relying on Nameserver::to_string.
-inline std::string endpoint_text(const Nameserver& ns) {
-  return ns.address.is_v4() ? fmt::format("{}:{}", ns.address.to_string(), ns.port)
-                            : fmt::format("[{}]:{}", ns.address.to_string(), ns.port);
-}
 
 }  // namespace heyes::dns::detail

@@ -150,8 +150,8 @@ void Exchange::send_udp() {
     s.send(asio::buffer(bytes), 0, ec);
   }
   if (ec) return fail_try(ec == asio::error::connection_refused ? Outcome::unreachable : Outcome::server_failure,
-                          fmt::format("{}: {}", endpoint_text(server), ec.message()));
-  if (sent_) sent_(endpoint_text(server));
+                          fmt::format("{}: {}", server.to_string(), ec.message()));
+  if (sent_) sent_(server.to_string());
   arm_timer();
   receive_udp();
 }
@@ -163,15 +163,15 @@ void Exchange::receive_udp() {
     if (self->stale(g)) return;
     const Nameserver& server = self->options_.servers[self->server_];
     if (ec == asio::error::connection_refused)
-      return self->fail_try(Outcome::unreachable, endpoint_text(server) + ": port unreachable");
-    if (ec) return self->fail_try(Outcome::server_failure, endpoint_text(server) + ": " + ec.message());
+      return self->fail_try(Outcome::unreachable, server.to_string() + ": port unreachable");
+    if (ec) return self->fail_try(Outcome::server_failure, server.to_string() + ": " + ec.message());
     // Only the server's own address and port (the connected socket already
     // filters; this keeps the rule explicit).
     if (self->sockets_->sender != udp_endpoint(server)) return self->receive_udp();
     auto check = validate_response(self->query_, std::span(self->sockets_->buffer.data(), n));
     if (check.verdict == ResponseVerdict::not_for_us) return self->receive_udp();  // anti-spoofing: keep waiting
     if (check.verdict == ResponseVerdict::malformed)
-      return self->fail_try(Outcome::bad_response, endpoint_text(server) + ": " + check.reason);
+      return self->fail_try(Outcome::bad_response, server.to_string() + ": " + check.reason);
     self->on_response(std::move(*check.message), false);
   });
 }
@@ -191,8 +191,8 @@ void Exchange::send_tcp() {
     const Nameserver& srv = self->options_.servers[self->server_];
     if (ec)
       return self->fail_try(ec == asio::error::connection_refused ? Outcome::unreachable : Outcome::server_failure,
-                            fmt::format("{}/tcp: {}", endpoint_text(srv), ec.message()));
-    if (self->sent_) self->sent_(endpoint_text(srv) + "/tcp");
+                            fmt::format("{}/tcp: {}", srv.to_string(), ec.message()));
+    if (self->sent_) self->sent_(srv.to_string() + "/tcp");
     asio::async_write(self->sockets_->tcp, asio::buffer(self->sockets_->out),
                       [self, g](std::error_code ec2, std::size_t) {
       if (self->stale(g)) return;
@@ -242,7 +242,7 @@ void Exchange::on_response(Message m, bool tcp) {
     return finish({{}, std::move(m), server, {}});
   }
   const auto outcome = (rcode == Rcode::refused || rcode == Rcode::notimp) ? Outcome::refused : Outcome::server_failure;
-  fail_try(outcome, fmt::format("{}: {}", endpoint_text(server), to_string(rcode)));
+  fail_try(outcome, fmt::format("{}: {}", server.to_string(), to_string(rcode)));
 }
 
 // This server failed for this try: note it and move to the next one (the

@@ -318,6 +318,7 @@ void LookupImpl::decide() {
 
 void LookupImpl::deliver(FamilyState& s) {
   s.delivered = true;
+  s.result->family = s.family;
   std::lock_guard lock(deliver_mu_);
   if (stopped() || !on_event_) return;
   auto handler = on_event_;  // the handler may cancel (and so clear on_event_) while it runs

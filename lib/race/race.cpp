@@ -105,6 +105,7 @@ struct Race::State {
   void start_attempt(TimePoint now);
   Duration delay_after(const IpAddress& address, TimePoint now) const;
   void merge(TimePoint now, const std::vector<IpAddress>& fresh);
+  void reorder(TimePoint now);
   bool exhausted() const;
   void rearm(TimePoint now);
 
@@ -243,9 +244,7 @@ void Race::State::maybe_begin(TimePoint now) {
   if (awaiting)
     note(now, event::resolution_delay, awaited, std::nullopt,
          fmt::format("no {} answer in time: starting without it", awaited == Family::v6 ? "AAAA" : "A"));
-  // RFC 8305 section 4: order with RFC 6724 and interleave the families.
-  if (order) candidates = order(std::move(candidates));
-  note(now, event::sorted, std::nullopt, std::nullopt, join(candidates));
+  reorder(now);
   racing = true;
   next_start = now;
 }
@@ -255,9 +254,25 @@ void Race::State::maybe_begin(TimePoint now) {
 void Race::State::merge(TimePoint now, const std::vector<IpAddress>& fresh) {
   if (fresh.empty()) return;
   candidates.insert(candidates.end(), fresh.begin(), fresh.end());
+  reorder(now);
+}
+
+// RFC 8305 section 4: order with RFC 6724 and interleave the families (the
+// orderer), keep the alternation going across attempts already started, and
+// put recently failed addresses after all the others. The history's RFC 6724
+// rule sits between rules 8 and 9, so it cannot move a failed IPv6 behind an
+// IPv4 (rule 6, precedence, decides first): this partition does.
+void Race::State::reorder(TimePoint now) {
   if (order) candidates = order(std::move(candidates));
   if (!attempts.empty()) candidates = continue_alternation(candidates, attempts.back().address.family());
-  note(now, event::sorted, std::nullopt, std::nullopt, join(candidates));
+  std::size_t failed = 0;
+  if (history != nullptr) {
+    auto ok = std::stable_partition(candidates.begin(), candidates.end(),
+                                    [&](const IpAddress& a) { return !history->recently_failed(a, now); });
+    failed = static_cast<std::size_t>(candidates.end() - ok);
+  }
+  note(now, event::sorted, std::nullopt, std::nullopt,
+       failed == 0 ? join(candidates) : fmt::format("{} ({} failed recently, last)", join(candidates), failed));
 }
 
 // RFC 8305 section 5: one attempt per Connection Attempt Delay, never more

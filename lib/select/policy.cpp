@@ -74,8 +74,10 @@ int scope_v6(const IpAddress& a) noexcept {
   return kScopeGlobal;
 }
 
-const Prefix kAllV6 = Prefix::of(IpAddress{}, 0);
-const Prefix kAllV4 = Prefix::of(IpAddress::v4(0u), 96);
+// The "/0" rows (functions, not globals: a PolicyTable may be built during
+// another translation unit's static initialisation).
+Prefix all_v6() noexcept { return Prefix::of(IpAddress{}, 0); }
+Prefix all_v4() noexcept { return Prefix::of(IpAddress::v4(0u), 96); }
 
 }  // namespace
 
@@ -132,15 +134,15 @@ int PolicyTable::scope(const IpAddress& a) const noexcept {
 }
 
 void PolicyTable::set_precedences(std::vector<PolicyEntry> rows) {
-  precedence_ = normalise(std::move(rows), kAllV6, kDefaultPrecedence);
+  precedence_ = normalise(std::move(rows), all_v6(), kDefaultPrecedence);
 }
 
 void PolicyTable::set_labels(std::vector<PolicyEntry> rows) {
-  label_ = normalise(std::move(rows), kAllV6, kDefaultLabel);
+  label_ = normalise(std::move(rows), all_v6(), kDefaultLabel);
 }
 
 void PolicyTable::set_scopes_v4(std::vector<PolicyEntry> rows) {
-  scopev4_ = normalise(std::move(rows), kAllV4, kScopeGlobal);
+  scopev4_ = normalise(std::move(rows), all_v4(), kScopeGlobal);
 }
 
 }  // namespace heyes

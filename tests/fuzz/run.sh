@@ -5,11 +5,15 @@
 # corpus. Exits non-zero if any target crashes, leaks, times out or runs out
 # of memory; the input that did it is left in BUILD/fuzz-artifacts/<target>/.
 # Prints one line per target: executions, libFuzzer's cov: figure, corpus size.
-#   tests/fuzz/run.sh 60            HEYES_FUZZ_BUILD_DIR=build-fuzz (default)
+#   tests/fuzz/run.sh 60                   every target, 60 s each
+#   tests/fuzz/run.sh 60 fuzz-hosts        only the targets named
+# Build directory: HEYES_FUZZ_BUILD_DIR (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 seconds="${1:-60}"
+shift || true
+only=("$@")
 build="${HEYES_FUZZ_BUILD_DIR:-build-fuzz}"
 case "$seconds" in '' | *[!0-9]*) echo "usage: $0 SECONDS" >&2; exit 2 ;; esac
 
@@ -24,6 +28,7 @@ printf '%-20s %-8s %12s %8s %8s\n' target result executions cov corpus
 for exe in "$build"/tests/fuzz/fuzz-*; do
   [ -f "$exe" ] && [ -x "$exe" ] || continue
   name="$(basename "$exe")"
+  if ((${#only[@]})) && [[ " ${only[*]} " != *" $name "* ]]; then continue; fi
   seeds="tests/fuzz/corpus/${name#fuzz-}"
   work="$build/fuzz-corpus/$name"
   artifacts="$build/fuzz-artifacts/$name"

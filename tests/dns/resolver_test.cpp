@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: MIT
+// The Resolver against the fake DNS server: per-family events, sources, failover, cache, search list, cancel.
+#include <doctest/doctest.h>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/thread_pool.hpp>
+#include <asio/use_future.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "heyes/dns/resolver.hpp"
+#include "heyes/error.hpp"
+#include "support/fake_dns_server.hpp"
+
+using namespace heyes;
+using namespace heyes::dns;
+using namespace std::chrono_literals;
+using heyes::test::FakeDnsServer;
+using ms = std::chrono::milliseconds;
+
+namespace {
+
+IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+
+ResolverOptions options_for(std::vector<Nameserver> servers) {
+  ResolverOptions o;
+  o.config.nameservers = std::move(servers);
+  o.config.attempts = 1;
+  o.try_timeout = 300ms;
+  return o;
+}
+
+struct Run {
+  std::vector<std::pair<ResolveEvent, ms>> events;
+  std::vector<QueryNote> queries;
+  std::size_t events_inside_start = 0;
+
+  const ResolveEvent* event(Family f) const {
+    for (const auto& [e, t] : events)
+      if (e.family == f) return &e;
+    return nullptr;
+  }
+  ms at(Family f) const {
+    for (const auto& [e, t] : events)
+      if (e.family == f) return t;
+    return ms(-1);
+  }
+};
+
+// One lookup on a private io_context, bounded to 10 s; on_event may act on the lookup.
+Run resolve(Resolver& r, std::string_view host, Families f = {},
+            std::function<void(Resolver::Lookup&, const ResolveEvent&)> on_event = {}) {
+  asio::io_context ioc;
+  Run run;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::shared_ptr<Resolver::Lookup> lookup;
+  lookup = r.start(
+      ioc.get_executor(), host, f,
+      [&](const ResolveEvent& e) {
+        run.events.emplace_back(e, std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - t0));
+        if (on_event) on_event(*lookup, e);
+      },
+      [&](const QueryNote& q) { run.queries.push_back(q); });
+  run.events_inside_start = run.events.size();
+  ioc.run_for(10s);
+  return run;
+}
+
+std::vector<IpAddress> addrs(const ResolveEvent* e) { return e ? e->addresses : std::vector<IpAddress>{}; }
+
+Nameserver dead_port() {
+  asio::io_context ioc;
+  asio::ip::udp::socket s(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  return {ip("127.0.0.1"), s.local_endpoint().port()};
+}
+
+}  // namespace
+
+TEST_CASE("address literals skip DNS, the other family gets no_data") {
+  FakeDnsServer server;
+  auto r = Resolver::create(options_for({server->nameserver()}));
+  auto run = resolve(*r, "192.0.2.1");
+  CHECK(run.events_inside_start == 0);
+  REQUIRE(run.events.size() == 2);
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.1")});
+  CHECK(run.event(Family::v4)->source == "literal");
+  CHECK(run.event(Family::v6)->error == errc::no_data);
+  auto v6 = resolve(*r, "[2001:db8::1]");
+  CHECK(addrs(v6.event(Family::v6)) == std::vector{ip("2001:db8::1")});
+  CHECK(server->queries().empty());
+}
+
+TEST_CASE("invalid names fail before anything is sent") {
+  FakeDnsServer server;
+  auto r = Resolver::create(options_for({server->nameserver()}));
+  for (std::string bad : {std::string("a..b"), std::string(64, 'x') + ".example", std::string(""), std::string("bad name")}) {
+    CAPTURE(bad);
+    auto run = resolve(*r, bad);
+    REQUIRE(run.events.size() == 2);
+    CHECK(run.event(Family::v6)->error == errc::bad_host_name);
+    CHECK(run.event(Family::v4)->error == errc::bad_host_name);
+  }
+  CHECK(server->queries().empty());
+}
+
+TEST_CASE("localhost names and the hosts file answer without DNS") {
+  FakeDnsServer server;
+  auto o = options_for({server->nameserver()});
+  o.hosts.add("printer.lan", ip("192.0.2.9"));
+  o.hosts.add("localhost", ip("192.0.2.10"));  // RFC 6761 wins over the hosts file
+  auto r = Resolver::create(o);
+  for (const char* name : {"localhost", "LocalHost.", "api.localhost"}) {
+    auto run = resolve(*r, name);
+    CHECK(addrs(run.event(Family::v6)) == std::vector{ip("::1")});
+    CHECK(addrs(run.event(Family::v4)) == std::vector{ip("127.0.0.1")});
+    CHECK(run.event(Family::v4)->source == "localhost");
+  }
+  auto hosts = resolve(*r, "Printer.LAN");
+  CHECK(addrs(hosts.event(Family::v4)) == std::vector{ip("192.0.2.9")});
+  CHECK(hosts.event(Family::v4)->source == "hosts");
+  CHECK(hosts.event(Family::v6)->error == errc::no_data);
+  CHECK(server->queries().empty());
+}
+
+TEST_CASE("AAAA is sent first, then A, and each family has its event") {
+  FakeDnsServer server;
+  server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")}, 120);
+  auto r = Resolver::create(options_for({server->nameserver()}));
+  auto run = resolve(*r, "www.example.com");
+  REQUIRE(run.events.size() == 2);
+  CHECK(addrs(run.event(Family::v6)) == std::vector{ip("2001:db8::1")});
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.1")});
+  CHECK(run.event(Family::v6)->source == "dns");
+  CHECK(run.event(Family::v6)->ttl == 120s);
+  CHECK(run.event(Family::v6)->name == "www.example.com");
+  auto q = server->queries();
+  REQUIRE(q.size() == 2);
+  CHECK(q[0].type == RecordType::aaaa);
+  CHECK(q[1].type == RecordType::a);
+  REQUIRE(run.queries.size() == 2);
+  CHECK(run.queries[0].family == Family::v6);
+  CHECK(run.queries[0].server == server->nameserver().to_string());
+}
+
+TEST_CASE("AAAA delayed 1 s: the A event arrives at once, AAAA when it comes") {
+  FakeDnsServer server;
+  TestAnswer slow;
+  slow.records = {Record::a("slow.example.com", ip("2001:db8::2"), 60)};
+  slow.delay = 1000ms;
+  server->set("slow.example.com", RecordType::aaaa, slow);
+  TestAnswer fast;
+  fast.records = {Record::a("slow.example.com", ip("192.0.2.2"), 60)};
+  server->set("slow.example.com", RecordType::a, fast);
+  auto o = options_for({server->nameserver()});
+  o.try_timeout = 3000ms;
+  auto r = Resolver::create(o);
+  auto run = resolve(*r, "slow.example.com");
+  REQUIRE(run.events.size() == 2);
+  CHECK(run.events[0].first.family == Family::v4);
+  CHECK(run.at(Family::v4) < 500ms);
+  CHECK(run.at(Family::v6) >= 900ms);
+  CHECK(run.at(Family::v6) < 3000ms);
+  CHECK(addrs(run.event(Family::v6)) == std::vector{ip("2001:db8::2")});
+}
+
+TEST_CASE("AAAA dropped: A at once, AAAA times out") {
+  FakeDnsServer server;
+  TestAnswer drop;
+  drop.drop = true;
+  server->set("v6hole.example.com", RecordType::aaaa, drop);
+  TestAnswer a;
+  a.records = {Record::a("v6hole.example.com", ip("192.0.2.3"), 60)};
+  server->set("v6hole.example.com", RecordType::a, a);
+  auto r = Resolver::create(options_for({server->nameserver()}));
+  auto run = resolve(*r, "v6hole.example.com");
+  REQUIRE(run.events.size() == 2);
+  CHECK(run.events[0].first.family == Family::v4);
+  CHECK(run.at(Family::v4) < 250ms);
+  CHECK(run.event(Family::v6)->error == errc::dns_timeout);
+  CHECK(run.at(Family::v6) >= 280ms);
+  CHECK(run.at(Family::v6) < 3000ms);
+}
+
+TEST_CASE("first server dead, second answers; spoofed answers ignored; TC -> TCP") {
+  FakeDnsServer server;
+  server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")});
+  auto r = Resolver::create(options_for({dead_port(), server->nameserver()}));
+  auto run = resolve(*r, "www.example.com");
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.1")});
+  CHECK(run.at(Family::v4) < 250ms);  // ICMP refused: no timeout waited
+
+  for (auto spoof : {TestAnswer::Spoof::wrong_id, TestAnswer::Spoof::wrong_question, TestAnswer::Spoof::wrong_port}) {
+    TestAnswer a;
+    a.records = {Record::a("spoof.example.com", ip("192.0.2.5"), 60)};
+    a.spoof = spoof;
+    a.delay = 50ms;
+    server->set("spoof.example.com", RecordType::a, a);
+    auto s = resolve(*Resolver::create(options_for({server->nameserver()})), "spoof.example.com", {false, true});
+    CHECK(addrs(s.event(Family::v4)) == std::vector{ip("192.0.2.5")});
+  }
+
+  TestAnswer tc;
+  tc.records = {Record::a("tc.example.com", ip("192.0.2.6"), 60)};
+  tc.truncate = true;
+  server->set("tc.example.com", RecordType::a, tc);
+  auto t = resolve(*r, "tc.example.com", {false, true});
+  CHECK(addrs(t.event(Family::v4)) == std::vector{ip("192.0.2.6")});
+  REQUIRE_FALSE(t.queries.empty());
+  CHECK(t.queries.back().server.ends_with("/tcp"));
+}
+
+TEST_CASE("SERVFAIL fails over; FORMERR to EDNS is retried without OPT") {
+  FakeDnsServer bad, good;
+  TestAnswer fail;
+  fail.rcode = Rcode::servfail;
+  bad->set("www.example.com", RecordType::a, fail);
+  good->add_host("www.example.com", {ip("192.0.2.1")});
+  auto r = Resolver::create(options_for({bad->nameserver(), good->nameserver()}));
+  auto run = resolve(*r, "www.example.com", {false, true});
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.1")});
+
+  TestAnswer old;
+  old.records = {Record::a("old.example.com", ip("192.0.2.7"), 60)};
+  old.formerr_on_edns = true;
+  good->set("old.example.com", RecordType::a, old);
+  auto f = resolve(*Resolver::create(options_for({good->nameserver()})), "old.example.com", {false, true});
+  CHECK(addrs(f.event(Family::v4)) == std::vector{ip("192.0.2.7")});
+  auto q = good->queries();
+  REQUIRE(q.size() >= 2);
+  CHECK(q[q.size() - 2].edns);
+  CHECK_FALSE(q.back().edns);
+
+  auto alone = resolve(*Resolver::create(options_for({bad->nameserver()})), "www.example.com", {false, true});
+  CHECK(alone.event(Family::v4)->error == errc::dns_server_failure);
+}
+
+TEST_CASE("CNAME chains: inside one answer, across queries, and loops") {
+  FakeDnsServer server;
+  TestAnswer chain;
+  chain.records = {Record::cname("www.example.com", "edge.example.net", 300),
+                   Record::a("edge.example.net", ip("192.0.2.8"), 30)};
+  server->set("www.example.com", RecordType::a, chain);
+  TestAnswer only_cname;
+  only_cname.records = {Record::cname("alias.example.com", "target.example.org", 20)};
+  server->set("alias.example.com", RecordType::a, only_cname);
+  server->add_host("target.example.org", {ip("192.0.2.9")}, 600);
+  TestAnswer loop;
+  loop.records = {Record::cname("loop.example.com", "loop2.example.com", 60)};
+  server->set("loop.example.com", RecordType::a, loop);
+  TestAnswer loop2;
+  loop2.records = {Record::cname("loop2.example.com", "loop.example.com", 60)};
+  server->set("loop2.example.com", RecordType::a, loop2);
+
+  auto r = Resolver::create(options_for({server->nameserver()}));
+  auto in_one = resolve(*r, "www.example.com", {false, true});
+  CHECK(addrs(in_one.event(Family::v4)) == std::vector{ip("192.0.2.8")});
+  CHECK(in_one.event(Family::v4)->name == "edge.example.net");
+  CHECK(in_one.event(Family::v4)->ttl == 30s);
+
+  auto across = resolve(*r, "alias.example.com", {false, true});
+  CHECK(addrs(across.event(Family::v4)) == std::vector{ip("192.0.2.9")});
+  CHECK(across.event(Family::v4)->ttl == 20s);  // the CNAME's TTL bounds the answer
+  CHECK(server->query_count("target.example.org", RecordType::a) == 1);
+
+  auto looped = resolve(*r, "loop.example.com", {false, true});
+  CHECK(looped.event(Family::v4)->error == errc::dns_bad_response);
+  CHECK(server->query_count("loop.example.com", RecordType::a) <= 9);
+}
+
+TEST_CASE("cache: positive and negative hits, per family, LRU bound") {
+  FakeDnsServer server;
+  server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")}, 300);
+  TestAnswer fail;
+  fail.rcode = Rcode::servfail;
+  server->set("half.example.com", RecordType::aaaa, fail);
+  TestAnswer a;
+  a.records = {Record::a("half.example.com", ip("192.0.2.2"), 300)};
+  server->set("half.example.com", RecordType::a, a);
+  auto o = options_for({server->nameserver()});
+  o.cache_entries = 4;
+  auto r = Resolver::create(o);
+
+  resolve(*r, "www.example.com");
+  auto hit = resolve(*r, "WWW.example.com");
+  CHECK(hit.event(Family::v6)->source == "cache");
+  CHECK(addrs(hit.event(Family::v4)) == std::vector{ip("192.0.2.1")});
+  CHECK(hit.queries.empty());
+  CHECK(server->query_count("www.example.com", RecordType::a) == 1);
+
+  // NXDOMAIN (SOA minimum 60 from the server) is cached too.
+  auto nx = resolve(*r, "nope.example.com");
+  CHECK(nx.event(Family::v4)->error == errc::host_not_found);
+  auto nx2 = resolve(*r, "nope.example.com");
+  CHECK(nx2.event(Family::v4)->error == errc::host_not_found);
+  CHECK(nx2.event(Family::v4)->source == "cache");
+  CHECK(nx2.queries.empty());
+
+  // A is cached although AAAA failed; AAAA is asked again.
+  resolve(*r, "half.example.com");
+  auto half = resolve(*r, "half.example.com");
+  CHECK(half.event(Family::v4)->source == "cache");
+  CHECK(half.event(Family::v6)->error == errc::dns_server_failure);
+  CHECK(server->query_count("half.example.com", RecordType::aaaa) == 2);
+  CHECK(server->query_count("half.example.com", RecordType::a) == 1);
+
+  // 4 entries: www AAAA/A and nope AAAA/A were pushed out by half A and two more.
+  server->add_host("x.example.com", {ip("192.0.2.20")});
+  server->add_host("y.example.com", {ip("192.0.2.21")});
+  resolve(*r, "x.example.com", {false, true});
+  resolve(*r, "y.example.com", {false, true});
+  resolve(*r, "www.example.com", {false, true});
+  CHECK(server->query_count("www.example.com", RecordType::a) == 2);
+
+  r->clear_cache();
+  resolve(*r, "y.example.com", {false, true});
+  CHECK(server->query_count("y.example.com", RecordType::a) == 2);
+}
+
+TEST_CASE("search list: suffixes first for short names, stop at the first candidate with addresses") {
+  FakeDnsServer server;
+  server->add_host("www", {ip("192.0.2.30")});
+  server->add_host("db.corp.example", {ip("192.0.2.31")});  // A only: AAAA is NODATA
+  auto o = options_for({server->nameserver()});
+  o.config.search = {"corp.example", "lab.example"};
+  auto r = Resolver::create(o);
+
+  auto www = resolve(*r, "www");
+  CHECK(addrs(www.event(Family::v4)) == std::vector{ip("192.0.2.30")});
+  CHECK(www.event(Family::v4)->name == "www");
+  CHECK(server->query_count("www.corp.example", RecordType::a) == 1);
+  CHECK(server->query_count("www.lab.example", RecordType::aaaa) == 1);
+
+  auto db = resolve(*r, "db");
+  CHECK(addrs(db.event(Family::v4)) == std::vector{ip("192.0.2.31")});
+  CHECK(db.event(Family::v6)->error == errc::no_data);
+  CHECK(server->query_count("db.lab.example", RecordType::a) == 0);
+  CHECK(server->query_count("db", RecordType::a) == 0);
+
+  auto absolute = resolve(*r, "nowhere.");
+  CHECK(absolute.event(Family::v4)->error == errc::host_not_found);
+  CHECK(server->query_count("nowhere.corp.example", RecordType::a) == 0);
+}
+
+TEST_CASE("no-aaaa never sends AAAA; requested families only") {
+  FakeDnsServer server;
+  server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")});
+  auto o = options_for({server->nameserver()});
+  o.config.no_aaaa = true;
+  auto run = resolve(*Resolver::create(o), "www.example.com");
+  CHECK(run.event(Family::v6)->error == errc::family_unavailable);
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.1")});
+  CHECK(server->query_count("www.example.com", RecordType::aaaa) == 0);
+
+  auto v6only = resolve(*Resolver::create(options_for({server->nameserver()})), "www.example.com", {true, false});
+  REQUIRE(v6only.events.size() == 1);
+  CHECK(v6only.events[0].first.family == Family::v6);
+}
+
+TEST_CASE("cancel from the first event: nothing more is delivered, sockets closed") {
+  FakeDnsServer server;
+  TestAnswer slow;
+  slow.records = {Record::a("slow.example.com", ip("2001:db8::2"), 60)};
+  slow.delay = 300ms;
+  server->set("slow.example.com", RecordType::aaaa, slow);
+  server->set("slow.example.com", RecordType::a, {.records = {Record::a("slow.example.com", ip("192.0.2.2"), 60)}});
+  auto o = options_for({server->nameserver()});
+  o.try_timeout = 2000ms;
+  auto r = Resolver::create(o);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto run = resolve(*r, "slow.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.cancel(); });
+  CHECK(run.events.size() == 1);
+  // run_for returned early: nothing (no socket, no timer) was left pending.
+  CHECK(std::chrono::steady_clock::now() - t0 < 250ms);
+
+  // Cancelled before the io_context ran: no event at all.
+  asio::io_context ioc;
+  int events = 0;
+  auto l = r->start(ioc.get_executor(), "slow.example.com", {}, [&](const ResolveEvent&) { ++events; });
+  l->cancel();
+  ioc.run_for(2s);
+  CHECK(events == 0);
+}
+
+TEST_CASE("abandon keeps the slow query running to fill the cache, without events") {
+  FakeDnsServer server;
+  TestAnswer slow;
+  slow.records = {Record::a("slow.example.com", ip("2001:db8::2"), 60)};
+  slow.delay = 300ms;
+  server->set("slow.example.com", RecordType::aaaa, slow);
+  server->set("slow.example.com", RecordType::a, {.records = {Record::a("slow.example.com", ip("192.0.2.2"), 60)}});
+  auto o = options_for({server->nameserver()});
+  o.try_timeout = 2000ms;
+  auto r = Resolver::create(o);
+  auto run = resolve(*r, "slow.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.abandon(1s); });
+  CHECK(run.events.size() == 1);
+  auto again = resolve(*r, "slow.example.com");
+  CHECK(again.event(Family::v6)->source == "cache");
+  CHECK(addrs(again.event(Family::v6)) == std::vector{ip("2001:db8::2")});
+}
+
+TEST_CASE("async_resolve: future, callback, error and per-operation cancellation") {
+  FakeDnsServer server;
+  server->add_host("www.example.com", {ip("192.0.2.1"), ip("2001:db8::1")});
+  TestAnswer slow;
+  slow.delay = 2000ms;
+  slow.drop = true;
+  server->set("slow.example.com", RecordType::aaaa, slow);
+  server->set("slow.example.com", RecordType::a, slow);
+  auto r = Resolver::create(options_for({server->nameserver()}));
+  asio::io_context ioc;
+  auto guard = asio::make_work_guard(ioc);
+  std::thread t([&] { ioc.run(); });
+
+  auto f = r->async_resolve(ioc.get_executor(), "www.example.com", asio::use_future);
+  CHECK(f.get() == std::vector{ip("2001:db8::1"), ip("192.0.2.1")});  // AAAA first
+
+  auto nx = r->async_resolve(ioc.get_executor(), "nope.example.com", asio::use_future);
+  try {
+    nx.get();
+    FAIL("expected an error");
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == errc::host_not_found);
+  }
+
+  std::promise<std::error_code> done;
+  asio::cancellation_signal signal;
+  asio::post(ioc, [&] {
+    r->async_resolve(ioc.get_executor(), "slow.example.com",
+                     asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, std::vector<IpAddress>) {
+                       done.set_value(ec);
+                     }));
+  });
+  std::this_thread::sleep_for(50ms);
+  asio::post(ioc, [&] { signal.emit(asio::cancellation_type::all); });
+  auto fut = done.get_future();
+  REQUIRE(fut.wait_for(2s) == std::future_status::ready);
+  CHECK(fut.get() == asio::error::operation_aborted);
+  guard.reset();
+  t.join();
+}
+
+TEST_CASE("lookups from many threads on a thread pool share the cache safely") {
+  FakeDnsServer server;
+  for (int i = 0; i < 8; ++i) server->add_host("h" + std::to_string(i) + ".example", {ip("192.0.2.1"), ip("2001:db8::1")});
+  auto r = Resolver::create(options_for({server->nameserver()}));
+  asio::thread_pool pool(4);
+  std::atomic<int> events{0};
+  std::vector<std::thread> starters;
+  for (int t = 0; t < 4; ++t)
+    starters.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i)
+        r->start(pool.get_executor(), "h" + std::to_string((t + i) % 8) + ".example", {},
+                 [&](const ResolveEvent& e) { events += e.addresses.size() == 1; });
+    });
+  for (auto& s : starters) s.join();
+  for (int i = 0; i < 200 && events < 160; ++i) std::this_thread::sleep_for(10ms);
+  pool.join();
+  CHECK(events == 160);
+}

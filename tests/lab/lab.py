@@ -398,10 +398,22 @@ def check(run, rc, result):
     if not (e.at_ms - EARLY <= elapsed <= e.at_ms + late):
         errs.append(f"connect time {elapsed:.0f} ms outside [{e.at_ms - EARLY}, {e.at_ms + late}]")
     if run.stack == "ipv4-only":
-        v6 = [ev for ev in result.get("events", [])
-              if ev.get("type") == "attempt_start" and ev.get("family") == "ipv6"]
-        if v6:
-            errs.append(f"IPv4-only host started an IPv6 attempt at {v6[0].get('t_ms')} ms")
+        errs += ipv6_waits(result.get("events", []))
+    return errs
+
+
+def ipv6_waits(events):
+    """Issue 7 on an IPv4-only host: no AAAA query (as AI_ADDRCONFIG), no
+    Resolution Delay, no IPv6 attempt."""
+    errs = []
+    for ev in events:
+        kind, family = ev.get("type"), ev.get("family")
+        if kind == "dns_query" and family == "ipv6":
+            errs.append(f"IPv4-only host sent an AAAA query at {ev.get('t_ms')} ms")
+        elif kind == "resolution_delay":
+            errs.append(f"IPv4-only host waited the Resolution Delay at {ev.get('t_ms')} ms")
+        elif kind == "attempt_start" and family == "ipv6":
+            errs.append(f"IPv4-only host started an IPv6 attempt at {ev.get('t_ms')} ms")
     return errs
 
 

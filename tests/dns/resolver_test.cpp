@@ -9,6 +9,10 @@
 #include <asio/use_future.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
 #include <thread>
 
 #include "heyes/dns/resolver.hpp"
@@ -459,4 +463,62 @@ TEST_CASE("lookups from many threads on a thread pool share the cache safely") {
   for (int i = 0; i < 200 && events < 160; ++i) std::this_thread::sleep_for(10ms);
   pool.join();
   CHECK(events == 160);
+}
+
+TEST_CASE("an IPv6 nameserver on ::1 works like an IPv4 one") {
+  std::unique_ptr<FakeDnsServer> server;
+  try {
+    server = std::make_unique<FakeDnsServer>("::1");
+  } catch (const std::system_error& e) {
+    MESSAGE("no ::1 on this host, skipped: " << e.what());
+    return;
+  }
+  (*server)->add_host("six.example", {ip("2001:db8::6"), ip("192.0.2.6")});
+  auto run = resolve(*Resolver::create(options_for({(*server)->nameserver()})), "six.example");
+  CHECK(addrs(run.event(Family::v6)) == std::vector{ip("2001:db8::6")});
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.6")});
+  REQUIRE_FALSE(run.queries.empty());
+  CHECK(run.queries[0].server.starts_with("[::1]:"));
+}
+
+TEST_CASE("no socket is left open after lookups, cancels and abandons") {
+  auto open_fds = [] {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  FakeDnsServer server;
+  server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")});
+  TestAnswer drop;
+  drop.drop = true;
+  server->set("hole.example.com", RecordType::aaaa, drop);
+  auto o = options_for({server->nameserver()});
+  o.cache_entries = 0;
+  auto r = Resolver::create(o);
+  const auto before = open_fds();
+  for (int i = 0; i < 5; ++i) {
+    resolve(*r, "www.example.com");
+    resolve(*r, "hole.example.com");
+    resolve(*r, "hole.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.cancel(); });
+    resolve(*r, "hole.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.abandon(100ms); });
+  }
+  CHECK(open_fds() == before);
+}
+
+TEST_CASE("ResolverOptions::from_system reads the given resolv.conf and hosts files") {
+  const auto dir = std::filesystem::temp_directory_path() / ("heyes-dns-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "resolv.conf") << "nameserver 192.0.2.53\nsearch corp.example\noptions ndots:2 attempts:3\n";
+    std::ofstream(dir / "hosts") << "# test\n192.0.2.9 printer printer.corp.example\n";
+  }
+  auto o = ResolverOptions::from_system((dir / "resolv.conf").string(), (dir / "hosts").string());
+  std::filesystem::remove_all(dir);
+  REQUIRE(o.config.nameservers.size() == 1);
+  CHECK(o.config.nameservers[0] == Nameserver{ip("192.0.2.53"), 53});
+  CHECK(o.config.attempts == 3);
+  // Answered from the hosts file: 192.0.2.53 (a documentation address) is never asked.
+  auto run = resolve(*Resolver::create(o), "printer", {false, true});
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.9")});
+  CHECK(run.queries.empty());
 }

@@ -65,6 +65,8 @@ class ResolveOp : public std::enable_shared_from_this<ResolveOp<Handler>> {
 
   // Exactly once, on the handler's associated executor.
   void complete(std::error_code ec, std::vector<IpAddress> addresses) {
+    // Clearing the slot destroys its lambda, which may hold the last reference to us.
+    auto keep_alive = this->shared_from_this();
     std::optional<Handler> h;
     {
       std::lock_guard lock(mu_);

@@ -36,6 +36,7 @@ DNS_ADDR = "198.51.100.53"       # the lab's DNS server, on lo inside the namesp
 ATTEMPT_DELAY = 250              # RFC 8305 Connection Attempt Delay (heyes default), ms
 RESOLUTION_DELAY = 50            # RFC 8305 Resolution Delay (heyes default), ms
 DNS_DELAY = 1000                 # the delay of the delayed answer in scenarios 8 and 9, ms
+AAAA_LATE = 20                   # "aaaa-late": AAAA this late, inside the Resolution Delay, ms
 TIMEOUT = 1500                   # heyes-connect --timeout for every dial, ms
 EARLY, LATE = 20, 150            # the window: [expected - EARLY, expected + LATE]
 NO_WAIT = 40                     # an IPv4-only host connects within this of expected (< RESOLUTION_DELAY)
@@ -75,7 +76,9 @@ def is_broken(label):
 #   "-"            not run (scenarios 8-12 are native IPv6 only)
 # dns: "dnsmasq" (a real DNS server), or "test" (heyes-test-dns, which can
 # delay or drop one type): "aaaa-delay" delays AAAA by DNS_DELAY, "a-delay"
-# the A answer, "aaaa-drop" never answers AAAA.
+# the A answer, "aaaa-drop" never answers AAAA, "aaaa-late" delays AAAA by
+# AAAA_LATE (within the Resolution Delay: both families sorted together;
+# expected times then start at AAAA_LATE).
 @dataclass
 class Scenario:
     id: str
@@ -127,7 +130,8 @@ SCENARIOS = [
     row("P",  "policy prefers IPv4 (as 5)",       "6a",       "4x",       "dnsmasq",    "6a k1",   "-",       "-",
         policy=PREFER_V4_POLICY),
     # First Address Family Count 2: both IPv6 before the IPv4 (6x 6a 4a).
-    row("F",  "--family-count 2 (as 6)",          "6x 6a",    "4a",       "dnsmasq",    "6a k1",   "-",       "-",
+    # AAAA is 20 ms late, so that both answers are sorted together.
+    row("F",  "--family-count 2 (as 6)",          "6x 6a",    "4a",       "aaaa-late",  "6a k1",   "-",       "-",
         args=["--family-count", "2"]),
 ]
 
@@ -178,7 +182,10 @@ def plan(only):
                                        ("ipv4-only", "native", s.ipv4_only),
                                        ("ipv4-only", "6to4", s.ipv4_only if s.sixtofour != "-" else "-")):
             if column != "-":
-                runs.append(Run(s, stack, flavour, parse_expect(column)))
+                expect = parse_expect(column)
+                if s.dns == "aaaa-late":
+                    expect.at_ms += AAAA_LATE  # the race starts when AAAA arrives
+                runs.append(Run(s, stack, flavour, expect))
     return runs
 
 
@@ -326,6 +333,8 @@ def test_dns_cmd(lab, run):
         cmd += ["--delay", run.name, "AAAA", str(DNS_DELAY)]
     elif s.dns == "a-delay":
         cmd += ["--delay", run.name, "A", str(DNS_DELAY)]
+    elif s.dns == "aaaa-late":
+        cmd += ["--delay", run.name, "AAAA", str(AAAA_LATE)]
     elif s.dns == "aaaa-drop":
         cmd += ["--drop", run.name, "AAAA"]
     return cmd

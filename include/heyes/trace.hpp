@@ -27,6 +27,7 @@ inline constexpr std::string_view connected = "connected";
 inline constexpr std::string_view timed_out = "timed_out";
 inline constexpr std::string_view cancelled = "cancelled";
 inline constexpr std::string_view failed = "failed";                    // the whole dial failed
+inline constexpr std::string_view warning = "warning";                  // a setting outside its recommended range
 }  // namespace event
 
 struct TraceEvent {

@@ -55,7 +55,9 @@ IpAddress IpAddress::v4(std::uint32_t host_order) noexcept {
 IpAddress IpAddress::v6(const Bytes& b, std::uint32_t scope_id) noexcept {
   IpAddress a;
   a.bytes_ = b;
-  a.scope_id_ = scope_id;
+  // An IPv4-mapped address is an IPv4 address here, and IPv4 has no zones:
+  // a scope would make it unequal to the same IPv4 and be lost in to_string().
+  a.scope_id_ = a.is_v4() ? 0 : scope_id;
   return a;
 }
 
@@ -103,6 +105,8 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) noexcept {
   }
   Bytes b{};
   if (!to_cstring(text, buf) || ::inet_pton(AF_INET6, buf, b.data()) != 1) return std::nullopt;
+  // "::ffff:a.b.c.d%zone" is an IPv4 address with a zone: refused like "a.b.c.d%zone".
+  if (scope != 0 && std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), b.begin())) return std::nullopt;
   return v6(b, scope);
 }
 

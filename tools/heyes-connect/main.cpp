@@ -1,22 +1,33 @@
 // SPDX-License-Identifier: MIT
-// heyes-connect: the command-line tester of heyes (sort, dial and demo modes).
+// heyes-connect: the command-line tester of heyes (sort mode; dial and demo modes to come).
 #include <cstdio>
+#include <exception>
 #include <string_view>
+#include <vector>
 
-#include "heyes/heyes.hpp"
+#include "cli.hpp"
+#include "sort_mode.hpp"
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "--version") {
-      std::printf("heyes-connect %s\n", HEYES_VERSION);
-      return 0;
+  using namespace heyes_connect;
+  const std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  try {
+    const Options options = parse_command_line(args);
+    switch (options.mode) {
+      case Mode::help: std::fputs(usage_text().c_str(), stdout); return 0;
+      case Mode::version: std::printf("heyes-connect %s\n", HEYES_VERSION); return 0;
+      case Mode::sort: return run_sort(options, stdout, stderr);
+      case Mode::none: break;  // parse_command_line refuses it
     }
-    if (a == "--help" || a == "-h") {
-      std::printf("usage: heyes-connect --sort [OPTIONS] ADDR...\n");
-      return 0;
-    }
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "heyes-connect: %s\n", e.what());
+    return 2;
+  } catch (const heyes::ParseError& e) {  // --policy FILE: "file:line: reason"
+    std::fprintf(stderr, "heyes-connect: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "heyes-connect: %s\n", e.what());
+    return 1;
   }
-  std::fprintf(stderr, "heyes-connect: nothing to do (try --help)\n");
-  return 2;
+  return 1;
 }

@@ -2,6 +2,7 @@
 // The hosts file: name (and aliases) to addresses, consulted before DNS.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,7 +21,12 @@ class HostsTable {
   std::vector<IpAddress> lookup(std::string_view name, Family family) const;
   bool empty() const noexcept { return entries_.empty(); }
 
-  void add(std::string_view name, const IpAddress& address);
+  // Adds an address to a name (case-insensitive, trailing dot ignored).
+  // False when it is already there or the name already has kMaxAddresses of
+  // that family (a bound against hostile files; later ones are ignored).
+  bool add(std::string_view name, const IpAddress& address);
+
+  static constexpr std::size_t kMaxAddresses = 64;
 
  private:
   std::unordered_map<std::string, std::vector<IpAddress>> entries_;  // lower-case name -> addresses

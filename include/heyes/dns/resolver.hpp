@@ -49,6 +49,7 @@ struct ResolverOptions {
   std::chrono::seconds max_ttl{3600};       // positive entries are capped at this
   std::chrono::seconds max_negative_ttl{300};
   std::chrono::seconds server_cooldown{30}; // a failed server is skipped this long (unless none is left)
+  std::chrono::milliseconds try_timeout{0}; // per try; overrides config.timeout when > 0 (tests, tools)
 
   // /etc/resolv.conf (with RES_OPTIONS, LOCALDOMAIN) and /etc/hosts, leniently.
   static ResolverOptions from_system(const std::string& resolv_conf = "/etc/resolv.conf",
@@ -99,3 +100,5 @@ class Resolver : public std::enable_shared_from_this<Resolver> {
 };
 
 }  // namespace heyes::dns
+
+#include "heyes/dns/impl/resolver.hpp"

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -27,6 +28,8 @@ class History {
   History();
   explicit History(Options options);
 
+  // Folds rtt into the smoothed RTT (RFC 6298 style, alpha 1/8) and clears
+  // any recent failure: the address works now.
   void record_success(const IpAddress& destination, Duration rtt, TimePoint now);
   // A refusal, an unreachable error, or an attempt that was still pending after
   // at least one Connection Attempt Delay when another address won.
@@ -41,19 +44,26 @@ class History {
   int compare(const IpAddress& a, const IpAddress& b, TimePoint now) const;
 
   void clear();
+  std::size_t size() const;  // destinations remembered (at most Options::max_entries)
 
  private:
+  // One destination; lru points at its place in lru_ (most recently used first).
   struct Entry {
     std::optional<Duration> srtt;
     TimePoint rtt_updated{};
     std::optional<TimePoint> last_failure;
-    TimePoint touched{};
+    std::list<IpAddress>::iterator lru;
   };
   struct Hash {
     std::size_t operator()(const IpAddress& a) const noexcept;
   };
+  Entry& touch(const IpAddress& destination);  // find or insert, mark most recent, evict beyond max_entries
+  std::optional<Duration> srtt_locked(const IpAddress& destination, TimePoint now) const;
+  bool failed_locked(const IpAddress& destination, TimePoint now) const;
+
   Options options_;
   mutable std::mutex mutex_;
+  std::list<IpAddress> lru_;
   std::unordered_map<IpAddress, Entry, Hash> entries_;
 };
 

@@ -61,11 +61,15 @@ struct AttemptFailure {
 class Race {
  public:
   // history and trace may be null. Trace times are relative to start.
+  // The constructor may already queue actions (the overall timeout's
+  // ArmTimer, or Finish when no family is expected): take them first.
   Race(Config config, Orderer order, History* history, Trace* trace, TimePoint start);
 
   // Inputs. Each may queue actions; call take_actions() after each.
   void on_answer(TimePoint now, Family family, std::vector<IpAddress> addresses);
   void on_answer_error(TimePoint now, Family family, std::error_code error);
+  // Both families at the same instant (a cache hit, /etc/hosts): sorted together.
+  void on_answers(TimePoint now, std::vector<IpAddress> v6, std::vector<IpAddress> v4);
   void on_connected(TimePoint now, AttemptId id);
   void on_failed(TimePoint now, AttemptId id, std::error_code error);
   void on_timer(TimePoint now);
@@ -77,7 +81,12 @@ class Race {
   // Per-address causes, in the order the failures happened.
   const std::vector<AttemptFailure>& failures() const noexcept;
   // The address of an attempt (for the shell's bookkeeping and messages).
+  // Throws std::out_of_range for an id this race never gave.
   const IpAddress& address_of(AttemptId id) const;
+  // The DNS error of one family (on_answer_error), empty when none came.
+  std::error_code dns_error(Family family) const noexcept;
+  // The Connection Attempt Delay in use after clamping to [10 ms, 2 s].
+  Duration attempt_delay() const noexcept;
 
  private:
   struct State;

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// The resolver cache: (name, type) -> addresses or a negative answer, TTL-bounded, LRU-bounded (private).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "heyes/address.hpp"
+#include "heyes/dns/message.hpp"
+
+namespace heyes::dns::detail {
+
+// One cached answer: addresses (positive) or an error (host_not_found /
+// no_data, RFC 2308 negative caching).
+struct CachedAnswer {
+  std::vector<IpAddress> addresses;
+  std::error_code error;
+  std::string name;             // the final name (after CNAMEs)
+  std::chrono::seconds ttl{0};  // on store: how long to keep; on find: what is left (rounded up)
+};
+
+// Thread-safe; time is passed in so tests can use a virtual clock. Entries
+// with a TTL of 0 are not stored. At most capacity entries: storing one more
+// evicts the least recently used.
+class Cache {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit Cache(std::size_t capacity) : capacity_(capacity) {}
+
+  std::optional<CachedAnswer> find(std::string_view name, RecordType type, Clock::time_point now);
+  void store(std::string_view name, RecordType type, CachedAnswer answer, Clock::time_point now);
+  void clear();
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    std::string key;
+    CachedAnswer answer;
+    Clock::time_point expires;
+  };
+  static std::string key_of(std::string_view name, RecordType type);
+
+  std::size_t capacity_;
+  mutable std::mutex mu_;
+  std::list<Entry> lru_;  // most recently used first
+  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+};
+
+}  // namespace heyes::dns::detail

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+// One DNS question over UDP/TCP: anti-spoofing checks, TCP fallback, EDNS fallback, server failover.
+#include "exchange.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/post.hpp>
+#include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <array>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "endpoint.hpp"
+#include "heyes/error.hpp"
+
+namespace heyes::dns::detail {
+
+std::uint16_t random_query_id() {
+  std::uint16_t id = 0;
+  if (getrandom(&id, sizeof id, 0) == static_cast<ssize_t>(sizeof id)) return id;
+  // getrandom cannot fail for 2 bytes once the pool is initialised; this is
+  // the belt to its braces.
+  thread_local std::random_device rd;
+  return static_cast<std::uint16_t>(rd());
+}
+
+// ---- ServerHealth ----
+
+std::vector<Nameserver> ServerHealth::order(const std::vector<Nameserver>& servers, bool rotate,
+                                            Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  std::erase_if(failed_until_, [now](const auto& f) { return f.second <= now; });
+  const std::size_t n = servers.size();
+  const std::size_t first = (rotate && n > 0) ? rotation_++ % n : 0;
+  std::vector<Nameserver> healthy;
+  std::vector<std::pair<Clock::time_point, Nameserver>> cooling;
+  for (std::size_t k = 0; k < n; ++k) {
+    const Nameserver& s = servers[(first + k) % n];
+    auto it = std::find_if(failed_until_.begin(), failed_until_.end(), [&](const auto& f) { return f.first == s; });
+    if (it == failed_until_.end())
+      healthy.push_back(s);
+    else
+      cooling.emplace_back(it->second, s);
+  }
+  std::stable_sort(cooling.begin(), cooling.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& c : cooling) healthy.push_back(std::move(c.second));
+  return healthy;
+}
+
+void ServerHealth::failed(const Nameserver& server, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(failed_until_.begin(), failed_until_.end(), [&](const auto& f) { return f.first == server; });
+  if (it != failed_until_.end())
+    it->second = now + cooldown_;
+  else
+    failed_until_.emplace_back(server, now + cooldown_);
+}
+
+void ServerHealth::succeeded(const Nameserver& server) {
+  std::lock_guard lock(mu_);
+  std::erase_if(failed_until_, [&](const auto& f) { return f.first == server; });
+}
+
+// ---- Exchange ----
+
+struct Exchange::Sockets {
+  explicit Sockets(const asio::any_io_executor& ex) : udp(ex), tcp(ex), timer(ex) {}
+  asio::ip::udp::socket udp;
+  asio::ip::tcp::socket tcp;
+  asio::steady_timer timer;
+  asio::ip::udp::endpoint sender;
+  std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(65536);
+  std::array<std::uint8_t, 2> length{};
+  std::vector<std::uint8_t> out;
+
+  void close() {
+    std::error_code ec;
+    udp.close(ec);
+    tcp.close(ec);
+    timer.cancel();
+  }
+};
+
+Exchange::Exchange(const asio::any_io_executor& ex, std::string name, RecordType type, ExchangeOptions options,
+                   std::shared_ptr<ServerHealth> health, Sent sent, Done done)
+    : ex_(ex), name_(std::move(name)), type_(type), options_(std::move(options)), health_(std::move(health)),
+      sent_(std::move(sent)), done_(std::move(done)), sockets_(std::make_unique<Sockets>(ex)), edns_(options_.edns) {}
+
+Exchange::~Exchange() = default;
+
+std::shared_ptr<Exchange> Exchange::start(const asio::any_io_executor& ex, std::string name, RecordType type,
+                                          ExchangeOptions options, std::shared_ptr<ServerHealth> health, Sent sent,
+                                          Done done) {
+  auto e = std::make_shared<Exchange>(ex, std::move(name), type, std::move(options), std::move(health),
+                                      std::move(sent), std::move(done));
+  if (e->options_.servers.empty()) {
+    e->finish({make_error_code(errc::dns_server_failure), {}, {}, "no nameserver configured"});
+    return e;
+  }
+  e->try_server();
+  return e;
+}
+
+void Exchange::cancel() {
+  finished_ = cancelled_ = true;
+  done_ = nullptr;  // it may own our owner
+  sent_ = nullptr;
+  sockets_->close();
+}
+
+// A new try: fresh ID and socket; older completions become stale.
+void Exchange::try_server() {
+  ++generation_;
+  sockets_->close();
+  query_ = make_query(random_query_id(), name_, type_, edns_);
+  if (options_.use_vc)
+    send_tcp();
+  else
+    send_udp();
+}
+
+void Exchange::arm_timer() {
+  sockets_->timer.expires_after(options_.timeout);
+  sockets_->timer.async_wait([self = shared_from_this(), g = generation_](std::error_code ec) {
+    if (ec || self->stale(g)) return;
+    self->fail_try(Outcome::timeout, fmt::format("no answer within {} ms", self->options_.timeout.count()));
+  });
+}
+
+// A connected UDP socket: the kernel picks a random source port and drops
+// datagrams from any other peer; a later ICMP port unreachable surfaces as
+// ECONNREFUSED. The send is synchronous so the query is on the wire when
+// try_server returns.
+void Exchange::send_udp() {
+  const Nameserver& server = options_.servers[server_];
+  const auto peer = udp_endpoint(server);
+  auto& s = sockets_->udp;
+  std::error_code ec;
+  s.open(peer.protocol(), ec);
+  if (!ec) s.connect(peer, ec);
+  std::vector<std::uint8_t> bytes;
+  if (!ec) {
+    bytes = encode(query_);
+    s.send(asio::buffer(bytes), 0, ec);
+  }
+  if (ec) return fail_try(ec == asio::error::connection_refused ? Outcome::unreachable : Outcome::server_failure,
+                          fmt::format("{}: {}", endpoint_text(server), ec.message()));
+  if (sent_) sent_(endpoint_text(server));
+  arm_timer();
+  receive_udp();
+}
+
+void Exchange::receive_udp() {
+  auto& s = *sockets_;
+  s.udp.async_receive_from(asio::buffer(s.buffer), s.sender,
+                           [self = shared_from_this(), g = generation_](std::error_code ec, std::size_t n) {
+    if (self->stale(g)) return;
+    const Nameserver& server = self->options_.servers[self->server_];
+    if (ec == asio::error::connection_refused)
+      return self->fail_try(Outcome::unreachable, endpoint_text(server) + ": port unreachable");
+    if (ec) return self->fail_try(Outcome::server_failure, endpoint_text(server) + ": " + ec.message());
+    // Only the server's own address and port (the connected socket already
+    // filters; this keeps the rule explicit).
+    if (self->sockets_->sender != udp_endpoint(server)) return self->receive_udp();
+    auto check = validate_response(self->query_, std::span(self->sockets_->buffer.data(), n));
+    if (check.verdict == ResponseVerdict::not_for_us) return self->receive_udp();  // anti-spoofing: keep waiting
+    if (check.verdict == ResponseVerdict::malformed)
+      return self->fail_try(Outcome::bad_response, endpoint_text(server) + ": " + check.reason);
+    self->on_response(std::move(*check.message), false);
+  });
+}
+
+// RFC 7766 §8: the same query over TCP, with its 2-byte length prefix.
+void Exchange::send_tcp() {
+  const Nameserver& server = options_.servers[server_];
+  auto& s = *sockets_;
+  const auto bytes = encode(query_);
+  s.out.assign(bytes.size() + 2, 0);
+  s.out[0] = static_cast<std::uint8_t>(bytes.size() >> 8);
+  s.out[1] = static_cast<std::uint8_t>(bytes.size());
+  std::copy(bytes.begin(), bytes.end(), s.out.begin() + 2);
+  arm_timer();
+  s.tcp.async_connect(tcp_endpoint(server), [self = shared_from_this(), g = generation_](std::error_code ec) {
+    if (self->stale(g)) return;
+    const Nameserver& srv = self->options_.servers[self->server_];
+    if (ec)
+      return self->fail_try(ec == asio::error::connection_refused ? Outcome::unreachable : Outcome::server_failure,
+                            fmt::format("{}/tcp: {}", endpoint_text(srv), ec.message()));
+    if (self->sent_) self->sent_(endpoint_text(srv) + "/tcp");
+    asio::async_write(self->sockets_->tcp, asio::buffer(self->sockets_->out),
+                      [self, g](std::error_code ec2, std::size_t) {
+      if (self->stale(g)) return;
+      if (ec2) return self->fail_try(Outcome::server_failure, "tcp write: " + ec2.message());
+      self->read_tcp();
+    });
+  });
+}
+
+void Exchange::read_tcp() {
+  auto& s = *sockets_;
+  asio::async_read(s.tcp, asio::buffer(s.length), [self = shared_from_this(), g = generation_](std::error_code ec,
+                                                                                             std::size_t) {
+    if (self->stale(g)) return;
+    if (ec) return self->fail_try(Outcome::server_failure, "tcp read: " + ec.message());
+    const std::size_t len = std::size_t(self->sockets_->length[0]) << 8 | self->sockets_->length[1];
+    asio::async_read(self->sockets_->tcp, asio::buffer(self->sockets_->buffer.data(), len),
+                     [self, g, len](std::error_code ec2, std::size_t) {
+      if (self->stale(g)) return;
+      if (ec2) return self->fail_try(Outcome::server_failure, "tcp read: " + ec2.message());
+      auto check = validate_response(self->query_, std::span(self->sockets_->buffer.data(), len));
+      // Over TCP nobody else can inject: a mismatch is a broken server.
+      if (check.verdict != ResponseVerdict::accepted || check.message->header.tc)
+        return self->fail_try(Outcome::bad_response, "tcp: " + (check.reason.empty() ? "truncated" : check.reason));
+      self->on_response(std::move(*check.message), true);
+    });
+  });
+}
+
+// RCODE handling of an accepted response.
+void Exchange::on_response(Message m, bool tcp) {
+  const Nameserver& server = options_.servers[server_];
+  const Rcode rcode = m.header.rcode;
+  // RFC 7766 §5 / RFC 1035 §4.2.1: truncated over UDP -> TCP, same server.
+  if (m.header.tc && !tcp) {
+    ++generation_;
+    sockets_->close();
+    return send_tcp();
+  }
+  // RFC 6891 §7: a FORMERR to a query with OPT -> once again without it.
+  if (rcode == Rcode::formerr && edns_) {
+    edns_ = false;
+    return try_server();
+  }
+  if (rcode == Rcode::noerror || rcode == Rcode::nxdomain) {
+    health_->succeeded(server);
+    return finish({{}, std::move(m), server, {}});
+  }
+  const auto outcome = (rcode == Rcode::refused || rcode == Rcode::notimp) ? Outcome::refused : Outcome::server_failure;
+  fail_try(outcome, fmt::format("{}: {}", endpoint_text(server), to_string(rcode)));
+}
+
+// This server failed for this try: note it and move to the next one (the
+// next round after the last server), or give up after the last round.
+void Exchange::fail_try(Outcome outcome, std::string detail) {
+  const Nameserver server = options_.servers[server_];
+  if (outcome == Outcome::timeout || outcome == Outcome::unreachable || outcome == Outcome::refused)
+    health_->failed(server, ServerHealth::Clock::now());
+  if (outcome == Outcome::bad_response)
+    saw_bad_ = true;
+  else if (outcome != Outcome::timeout)
+    saw_failure_ = true;
+  edns_ = options_.edns;
+  if (++server_ == options_.servers.size()) {
+    server_ = 0;
+    if (++round_ >= options_.attempts) {
+      const errc e = saw_failure_ ? errc::dns_server_failure : saw_bad_ ? errc::dns_bad_response : errc::dns_timeout;
+      return finish({make_error_code(e), std::nullopt, server, std::move(detail)});
+    }
+  }
+  try_server();
+}
+
+// done runs from a fresh handler: never inside start() or the caller's own
+// call chain, so the owner needs no re-entrancy care.
+void Exchange::finish(ExchangeResult r) {
+  if (finished_) return;
+  finished_ = true;
+  sockets_->close();
+  asio::post(ex_, [self = shared_from_this(), r = std::move(r)]() mutable {
+    if (self->cancelled_) return;
+    auto done = std::move(self->done_);
+    self->done_ = nullptr;
+    if (done) done(std::move(r));
+  });
+}
+
+}  // namespace heyes::dns::detail

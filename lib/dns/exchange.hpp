@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+// One DNS question answered over UDP/TCP with server failover and server health (private to lib/).
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "heyes/dns/config.hpp"
+#include "heyes/dns/message.hpp"
+
+namespace heyes::dns::detail {
+
+// A fresh query ID from the kernel's CSPRNG (getrandom), so that an off-path
+// attacker cannot guess it (RFC 5452 §4.3).
+std::uint16_t random_query_id();
+
+// Which servers recently failed (timeout, unreachable, REFUSED, NOTIMP). A
+// failed server goes to the back of the order until its cool-down passes.
+// Shared by every query of a Resolver; thread-safe.
+class ServerHealth {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit ServerHealth(std::chrono::milliseconds cooldown) : cooldown_(cooldown) {}
+
+  // The servers to try, in order: healthy ones first (starting at the next
+  // rotation point when rotate is set), then the cooling ones, soonest
+  // recovered first.
+  std::vector<Nameserver> order(const std::vector<Nameserver>& servers, bool rotate, Clock::time_point now);
+  void failed(const Nameserver& server, Clock::time_point now);
+  void succeeded(const Nameserver& server);
+
+ private:
+  std::chrono::milliseconds cooldown_;
+  std::mutex mu_;
+  std::vector<std::pair<Nameserver, Clock::time_point>> failed_until_;
+  unsigned rotation_ = 0;
+};
+
+struct ExchangeOptions {
+  std::vector<Nameserver> servers;  // in the order to try (ServerHealth::order)
+  std::chrono::milliseconds timeout{5000};  // per try
+  int attempts = 2;                          // rounds over the servers
+  bool use_vc = false;                       // TCP only
+  bool edns = true;
+};
+
+struct ExchangeResult {
+  std::error_code error;            // empty, dns_timeout, dns_server_failure or dns_bad_response
+  std::optional<Message> response;  // a NOERROR or NXDOMAIN response when error is empty
+  Nameserver server;                // who answered (or failed last)
+  std::string detail;               // the last failure's reason, for traces
+};
+
+// Asks servers one question: UDP (connected socket, kernel-chosen port,
+// fresh ID), TC=1 -> TCP to the same server, FORMERR to EDNS -> once more
+// without OPT, SERVFAIL/REFUSED/NOTIMP, ICMP refused or timeout -> next
+// server, attempts rounds. Everything runs on ex, which must be a strand or
+// a single-threaded executor; done is called once, posted to ex, unless
+// cancelled before it runs.
+class Exchange : public std::enable_shared_from_this<Exchange> {
+ public:
+  using Sent = std::function<void(const std::string& server)>;  // "127.0.0.1:53" or "127.0.0.1:53/tcp"
+  using Done = std::function<void(ExchangeResult)>;
+
+  // Sends the first query before it returns (so the order of two starts is
+  // the order on the wire).
+  static std::shared_ptr<Exchange> start(const asio::any_io_executor& ex, std::string name, RecordType type,
+                                         ExchangeOptions options, std::shared_ptr<ServerHealth> health, Sent sent,
+                                         Done done);
+  // Closes everything; done is not called. Call on ex.
+  void cancel();
+  bool finished() const noexcept { return finished_; }
+
+  Exchange(const asio::any_io_executor& ex, std::string name, RecordType type, ExchangeOptions options,
+           std::shared_ptr<ServerHealth> health, Sent sent, Done done);
+  ~Exchange();
+
+ private:
+  struct Sockets;
+  enum class Outcome { timeout, unreachable, server_failure, refused, bad_response };
+
+  void try_server();
+  void send_udp();
+  void receive_udp();
+  void send_tcp();
+  void read_tcp();
+  void arm_timer();
+  void on_response(Message m, bool tcp);
+  void fail_try(Outcome outcome, std::string detail);
+  void finish(ExchangeResult r);
+  bool stale(unsigned generation) const noexcept { return finished_ || generation != generation_; }
+
+  asio::any_io_executor ex_;
+  std::string name_;
+  RecordType type_;
+  ExchangeOptions options_;
+  std::shared_ptr<ServerHealth> health_;
+  Sent sent_;
+  Done done_;
+  std::unique_ptr<Sockets> sockets_;
+  std::size_t server_ = 0;
+  int round_ = 0;
+  bool edns_ = true;
+  unsigned generation_ = 0;  // bumped per try: completions of an older try are ignored
+  bool finished_ = false;
+  bool cancelled_ = false;
+  bool saw_failure_ = false, saw_bad_ = false;
+  Message query_;
+};
+
+}  // namespace heyes::dns::detail

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// Connection history: smoothed RTT and recent failures per destination, LRU-bounded, behind one mutex.
+#include "heyes/race/history.hpp"
+
+namespace heyes::race {
+
+History::History() : History(Options{}) {}
+
+History::History(Options options) : options_(options) {
+  if (options_.max_entries == 0) options_.max_entries = 1;
+}
+
+std::size_t History::Hash::operator()(const IpAddress& a) const noexcept {
+  // FNV-1a over the 16 bytes and the zone.
+  std::size_t h = 1469598103934665603ull;
+  for (auto b : a.bytes()) h = (h ^ b) * 1099511628211ull;
+  return (h ^ a.scope_id()) * 1099511628211ull;
+}
+
+History::Entry& History::touch(const IpAddress& destination) {
+  auto it = entries_.find(destination);
+  if (it != entries_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return it->second;
+  }
+  // A new destination: evict the least recently used ones beyond the bound.
+  while (entries_.size() >= options_.max_entries) {
+    entries_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  lru_.push_front(destination);
+  Entry& e = entries_[destination];
+  e.lru = lru_.begin();
+  return e;
+}
+
+void History::record_success(const IpAddress& destination, Duration rtt, TimePoint now) {
+  if (rtt < Duration::zero()) rtt = Duration::zero();
+  std::lock_guard lock(mutex_);
+  Entry& e = touch(destination);
+  // RFC 6298 section 2: SRTT <- (1 - alpha) * SRTT + alpha * R', alpha = 1/8;
+  // the first measurement (or the first after the old one expired) sets SRTT = R.
+  bool fresh = e.srtt && now - e.rtt_updated < options_.rtt_expiry;
+  e.srtt = fresh ? *e.srtt - *e.srtt / 8 + rtt / 8 : rtt;
+  e.rtt_updated = now;
+  e.last_failure.reset();
+}
+
+void History::record_failure(const IpAddress& destination, TimePoint now) {
+  std::lock_guard lock(mutex_);
+  touch(destination).last_failure = now;
+}
+
+std::optional<Duration> History::srtt_locked(const IpAddress& destination, TimePoint now) const {
+  auto it = entries_.find(destination);
+  if (it == entries_.end() || !it->second.srtt) return std::nullopt;
+  if (now - it->second.rtt_updated >= options_.rtt_expiry) return std::nullopt;
+  return it->second.srtt;
+}
+
+bool History::failed_locked(const IpAddress& destination, TimePoint now) const {
+  auto it = entries_.find(destination);
+  if (it == entries_.end() || !it->second.last_failure) return false;
+  return now - *it->second.last_failure < options_.failure_expiry;
+}
+
+std::optional<Duration> History::smoothed_rtt(const IpAddress& destination, TimePoint now) const {
+  std::lock_guard lock(mutex_);
+  return srtt_locked(destination, now);
+}
+
+bool History::recently_failed(const IpAddress& destination, TimePoint now) const {
+  std::lock_guard lock(mutex_);
+  return failed_locked(destination, now);
+}
+
+int History::compare(const IpAddress& a, const IpAddress& b, TimePoint now) const {
+  std::lock_guard lock(mutex_);
+  // A recent failure sends an address after every address that has not failed.
+  bool fa = failed_locked(a, now), fb = failed_locked(b, now);
+  if (fa != fb) return fa ? 1 : -1;
+  // Then lower smoothed RTT first; an address with no RTT after one with.
+  auto ra = srtt_locked(a, now), rb = srtt_locked(b, now);
+  if (ra && rb) return *ra < *rb ? -1 : (*rb < *ra ? 1 : 0);
+  if (ra || rb) return ra ? -1 : 1;
+  return 0;
+}
+
+void History::clear() {
+  std::lock_guard lock(mutex_);
+  entries_.clear();
+  lru_.clear();
+}
+
+std::size_t History::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace heyes::race

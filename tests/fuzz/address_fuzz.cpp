@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// Fuzz target: address literals, nameserver literals, host-name checks, localhost names, search candidates.
+#include <string>
+
+#include "fuzz_support.hpp"
+#include "heyes/address.hpp"
+#include "heyes/dns/config.hpp"
+#include "heyes/dns/hosts.hpp"
+
+namespace {
+
+using heyes::fuzz::require;
+
+// A literal that parses prints to text that parses back to the same value.
+void check_literals(std::string_view text) {
+  if (auto a = heyes::IpAddress::parse(text)) {
+    auto again = heyes::IpAddress::parse(a->to_string());
+    require(again && *again == *a, "IpAddress round trip");
+  }
+  if (auto ns = heyes::dns::Nameserver::parse(text)) {
+    require(ns->port != 0, "nameserver port is not 0");
+    auto again = heyes::dns::Nameserver::parse(ns->to_string());
+    require(again && *again == *ns, "Nameserver round trip");
+  }
+}
+
+void check_names(std::string_view name, std::string_view search_text) {
+  bool valid = !heyes::dns::validate_host_name(name);
+  if (valid) {
+    auto bare = name.back() == '.' ? name.substr(0, name.size() - 1) : name;
+    require(!bare.empty() && bare.size() <= 253, "valid names have 1..253 characters");
+  }
+  if (heyes::dns::is_localhost_name(name)) require(valid, "localhost names are valid names");
+
+  // The rest of the input is the search list; its first byte picks ndots.
+  heyes::dns::ResolverConfig config;
+  if (!search_text.empty()) config.ndots = static_cast<unsigned char>(search_text.front()) % 16;
+  std::size_t pos = 0;
+  while (pos < search_text.size() && config.search.size() < 8) {
+    auto end = std::min(search_text.find(' ', pos), search_text.size());
+    config.search.emplace_back(search_text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  auto candidates = heyes::dns::candidate_names(name, config);
+  require(valid || candidates.empty(), "a bad name has no candidates");
+  require(candidates.size() <= config.search.size() + 1, "at most one candidate per suffix, plus as-is");
+  for (const auto& c : candidates) {
+    require(!heyes::dns::validate_host_name(c), "candidates are valid names");
+    require(c.back() != '.', "candidates have no trailing dot");
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto text = heyes::fuzz::as_text(data, size);
+  check_literals(text);
+  auto [first, rest] = heyes::fuzz::split_first_line(text);
+  check_literals(first);
+  check_names(first, rest);
+  return 0;
+}

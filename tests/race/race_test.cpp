@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: MIT
+// RFC 8305 race timelines on a virtual clock: sections 3, 4 and 5, endings, timeout, cancellation.
+#include <doctest/doctest.h>
+
+#include "timeline.hpp"
+
+using namespace heyes;
+using namespace heyes::race;
+using namespace heyes::race::test;
+
+// ------------------------------------------------------------ RFC 8305 section 3
+
+TEST_CASE("AAAA first: sort and start at once") {
+  Timeline t;
+  t.advance_to(5);
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2"});
+  REQUIRE(t.starts.size() == 1);
+  CHECK(t.starts[0].at_ms == 5);
+  CHECK(t.starts[0].address == ip("2001:db8::1"));
+  CHECK(t.timer_ms() == 255);
+  t.advance_to(20);
+  t.answer_a({"192.0.2.1"});
+  CHECK(t.starts.size() == 1);  // a late answer waits its turn
+  t.advance_to(1000);
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "192.0.2.1", "2001:db8::2"});
+  CHECK(t.started_at("192.0.2.1") == 255);
+  CHECK(t.started_at("2001:db8::2") == 505);
+  CHECK_FALSE(t.finish);
+}
+
+TEST_CASE("A first, AAAA at 30 ms: both sorted together, first attempt at 30 ms") {
+  Timeline t;
+  t.answer_a({"192.0.2.1"});
+  CHECK(t.starts.empty());
+  CHECK(t.timer_ms() == 50);  // the Resolution Delay
+  t.advance_to(30);
+  t.answer_aaaa({"2001:db8::1"});
+  REQUIRE(t.starts.size() == 1);
+  CHECK(t.starts[0].at_ms == 30);
+  CHECK(t.starts[0].address == ip("2001:db8::1"));
+  t.advance_to(280);
+  CHECK(t.started_at("192.0.2.1") == 280);
+}
+
+TEST_CASE("A first, AAAA at 80 ms: IPv4 starts at 50 ms, IPv6 is merged and goes next") {
+  Timeline t;
+  t.answer_a({"192.0.2.1", "198.51.100.1"});
+  t.advance_to(80);
+  REQUIRE(t.starts.size() == 1);
+  CHECK(t.started_at("192.0.2.1") == 50);
+  t.answer_aaaa({"2001:db8::1"});
+  CHECK(t.starts.size() == 1);  // started attempts go on; the next waits for the delay
+  t.advance_to(600);
+  CHECK(t.start_order() == std::vector<std::string>{"192.0.2.1", "2001:db8::1", "198.51.100.1"});
+  CHECK(t.started_at("2001:db8::1") == 300);
+  CHECK(t.started_at("198.51.100.1") == 550);
+  CHECK(t.cancels.empty());
+}
+
+TEST_CASE("A negative or failed AAAA after A stops the Resolution Delay at once") {
+  SUBCASE("NXDOMAIN") {
+    Timeline t;
+    t.advance_to(10);
+    t.answer_a({"192.0.2.1"});
+    t.advance_to(20);
+    t.fail_aaaa(errc::host_not_found);
+    REQUIRE(t.starts.size() == 1);
+    CHECK(t.starts[0].at_ms == 20);
+    CHECK(t.race.dns_error(Family::v6) == errc::host_not_found);
+  }
+  SUBCASE("NODATA as an empty answer") {
+    Timeline t;
+    t.answer_a({"192.0.2.1"});
+    t.advance_to(5);
+    t.answer_aaaa({});
+    REQUIRE(t.starts.size() == 1);
+    CHECK(t.starts[0].at_ms == 5);
+  }
+}
+
+TEST_CASE("AAAA that fails first leaves the race waiting for A, without the Resolution Delay") {
+  Timeline t;
+  t.fail_aaaa(errc::dns_server_failure);
+  CHECK(t.starts.empty());
+  CHECK_FALSE(t.finish);
+  t.advance_to(400);
+  t.answer_a({"192.0.2.1"});
+  REQUIRE(t.starts.size() == 1);
+  CHECK(t.starts[0].at_ms == 400);
+}
+
+TEST_CASE("An empty A answer first starts no Resolution Delay") {
+  Timeline t;
+  t.answer_a({});
+  CHECK_FALSE(t.timer_ms());
+  t.advance_to(70);
+  t.answer_aaaa({"2001:db8::1"});
+  CHECK(t.started_at("2001:db8::1") == 70);
+}
+
+// ------------------------------------------------------------ RFC 8305 section 4
+
+TEST_CASE("A late IPv4 answer goes next, ahead of the remaining IPv6") {
+  Timeline t;
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3"});
+  t.advance_to(10);
+  t.answer_a({"192.0.2.1", "192.0.2.2"});
+  t.advance_to(1000);
+  CHECK(t.start_order() ==
+        std::vector<std::string>{"2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2", "2001:db8::3"});
+  // The order after the merge is in the trace.
+  bool merged = false;
+  for (auto& e : t.trace.events())
+    if (e.type == event::sorted && e.detail == "192.0.2.1 2001:db8::2 192.0.2.2 2001:db8::3") merged = true;
+  CHECK(merged);
+}
+
+TEST_CASE("Addresses repeated in an answer, or already tried, are attempted once") {
+  Timeline t;
+  t.answer_aaaa({"2001:db8::1", "2001:db8::1"});
+  t.answer_a({"192.0.2.1"});
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2"});  // a second AAAA event (say, from another server)
+  t.advance_to(2000);
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "192.0.2.1", "2001:db8::2"});
+}
+
+// ------------------------------------------------------------ RFC 8305 section 5
+
+TEST_CASE("First attempt refused at 10 ms: the second starts at 10 ms, not 250 ms") {
+  Timeline t;
+  t.answer_aaaa({"2001:db8::1"});
+  t.answer_a({"192.0.2.1"});
+  t.advance_to(10);
+  t.refuse(t.attempt("2001:db8::1"));
+  CHECK(t.started_at("192.0.2.1") == 10);
+  t.advance_to(30);
+  t.connect(t.attempt("192.0.2.1"));
+  REQUIRE(t.finish);
+  CHECK(t.finish->winner == t.attempt("192.0.2.1"));
+  CHECK_FALSE(t.finish->error);
+  CHECK(t.finish_ms == 30);
+}
+
+TEST_CASE("A hanging first attempt: the second starts at 250 ms and the first goes on until a winner") {
+  Timeline t;
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2"});
+  t.answer_a({"192.0.2.1"});
+  t.advance_to(249);
+  CHECK(t.starts.size() == 1);
+  t.advance_to(250);
+  CHECK(t.started_at("192.0.2.1") == 250);
+  CHECK(t.cancels.empty());  // never aborted at the delay
+  t.advance_to(500);
+  CHECK(t.started_at("2001:db8::2") == 500);
+  CHECK(t.cancels.empty());
+  t.advance_to(520);
+  t.connect(t.attempt("192.0.2.1"));
+  // The winner cancels every other pending attempt at once.
+  REQUIRE(t.cancels.size() == 2);
+  CHECK(t.cancels[0] == std::pair<long long, AttemptId>{520, t.attempt("2001:db8::1")});
+  CHECK(t.cancels[1] == std::pair<long long, AttemptId>{520, t.attempt("2001:db8::2")});
+  REQUIRE(t.finish);
+  CHECK(t.finish->winner == t.attempt("192.0.2.1"));
+  CHECK(t.race.finished());
+  CHECK(t.race.failures().empty());
+  // Late results for losers are ignored.
+  t.connect(t.attempt("2001:db8::1"));
+  CHECK(t.race.take_actions().empty());
+}
+
+TEST_CASE("The attempt that fails need not be the latest: a failure of any attempt starts the next at once") {
+  Timeline t;
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2"});
+  t.answer_a({"192.0.2.1"});
+  t.advance_to(300);  // attempts 1 (0 ms) and 2 (250 ms) pending
+  t.refuse(t.attempt("2001:db8::1"));
+  CHECK(t.started_at("2001:db8::2") == 300);
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "192.0.2.1", "2001:db8::2"});
+}
+
+TEST_CASE("max_in_flight: at the cap, the next attempt waits for one to finish") {
+  Config c;
+  c.max_in_flight = 2;
+  Timeline t(c);
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2"});
+  t.answer_a({"192.0.2.1", "192.0.2.2"});
+  t.advance_to(250);
+  CHECK(t.starts.size() == 2);
+  t.advance_to(900);
+  CHECK(t.starts.size() == 2);  // two pending: no third
+  t.fail(t.attempt("2001:db8::1"), unreachable());
+  CHECK(t.starts.size() == 3);
+  CHECK(t.started_at("2001:db8::2") == 900);
+  t.advance_to(2000);
+  CHECK(t.starts.size() == 3);  // the cap again
+  CHECK(t.cancels.empty());
+}
+
+TEST_CASE("Connection Attempt Delay: clamped to [10 ms, 2 s], with a warning below 100 ms") {
+  struct Row {
+    long long configured, effective;
+    bool warns;
+  };
+  // configured delay -> delay used -> warning traced
+  for (Row r : {Row{0, 10, true}, Row{5, 10, true}, Row{10, 10, true}, Row{50, 50, true}, Row{100, 100, false},
+                Row{250, 250, false}, Row{2000, 2000, false}, Row{9000, 2000, true}}) {
+    CAPTURE(r.configured);
+    Config c;
+    c.attempt_delay = milliseconds(r.configured);
+    Timeline t(c);
+    CHECK(t.race.attempt_delay() == milliseconds(r.effective));
+    bool warned = std::any_of(t.trace.events().begin(), t.trace.events().end(),
+                              [](auto& e) { return e.type == event::warning; });
+    CHECK(warned == r.warns);
+    t.answer_aaaa({"2001:db8::1", "2001:db8::2"});
+    t.advance_to(5000);
+    CHECK(t.started_at("2001:db8::2") == r.effective);
+  }
+}
+
+// ------------------------------------------------------------ endings
+
+TEST_CASE("Both families failing: all_attempts_failed, with every cause kept in order") {
+  Timeline t;
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2"});
+  t.advance_to(3);
+  t.refuse(t.attempt("2001:db8::1"));
+  t.advance_to(4);
+  t.fail(t.attempt("2001:db8::2"), unreachable());
+  CHECK_FALSE(t.finish);  // A is still outstanding
+  t.advance_to(40);
+  t.answer_a({"192.0.2.1"});
+  CHECK(t.started_at("192.0.2.1") == 40);
+  t.advance_to(60);
+  t.fail(t.attempt("192.0.2.1"), std::make_error_code(std::errc::host_unreachable));
+  REQUIRE(t.finish);
+  CHECK(t.finish_ms == 60);
+  CHECK(t.finish->error == errc::all_attempts_failed);
+  CHECK_FALSE(t.finish->winner);
+  auto& f = t.race.failures();
+  REQUIRE(f.size() == 3);
+  CHECK(f[0].address == ip("2001:db8::1"));
+  CHECK(f[0].error == refused());
+  CHECK(f[1].address == ip("2001:db8::2"));
+  CHECK(f[1].error == unreachable());
+  CHECK(f[2].address == ip("192.0.2.1"));
+  CHECK(f[2].error == std::errc::host_unreachable);
+}
+
+TEST_CASE("No address: the error says why") {
+  SUBCASE("both answers empty") {
+    Timeline t;
+    t.answer_aaaa({});
+    CHECK_FALSE(t.finish);
+    t.answer_a({});
+    REQUIRE(t.finish);
+    CHECK(t.finish->error == errc::no_address);
+  }
+  SUBCASE("NXDOMAIN for both families: host_not_found, the DNS cause kept") {
+    Timeline t;
+    t.fail_aaaa(errc::host_not_found);
+    t.advance_to(7);
+    t.fail_a(errc::host_not_found);
+    REQUIRE(t.finish);
+    CHECK(t.finish_ms == 7);
+    CHECK(t.finish->error == errc::host_not_found);
+    CHECK(t.race.dns_error(Family::v4) == errc::host_not_found);
+    CHECK(t.race.failures().empty());
+  }
+  SUBCASE("both timed out: dns_timeout") {
+    Timeline t;
+    t.fail_aaaa(errc::dns_timeout);
+    t.fail_a(errc::dns_timeout);
+    REQUIRE(t.finish);
+    CHECK(t.finish->error == errc::dns_timeout);
+  }
+  SUBCASE("mixed causes: no_address, each cause still readable") {
+    Timeline t;
+    t.fail_aaaa(errc::no_data);
+    t.fail_a(errc::dns_server_failure);
+    REQUIRE(t.finish);
+    CHECK(t.finish->error == errc::no_address);
+    CHECK(t.race.dns_error(Family::v6) == errc::no_data);
+    CHECK(t.race.dns_error(Family::v4) == errc::dns_server_failure);
+  }
+  SUBCASE("one empty, one NXDOMAIN") {
+    Timeline t;
+    t.answer_aaaa({});
+    t.fail_a(errc::host_not_found);
+    REQUIRE(t.finish);
+    CHECK(t.finish->error == errc::no_address);
+  }
+  SUBCASE("no family expected") {
+    Config c;
+    c.expect_v4 = c.expect_v6 = false;
+    Timeline t(c);
+    REQUIRE(t.finish);
+    CHECK(t.finish->error == errc::no_address);
+  }
+}
+
+TEST_CASE("Overall timeout: pending attempts cancelled, each recorded as timed out") {
+  Config c;
+  c.timeout = 1000ms;
+  Timeline t(c);
+  CHECK(t.timer_ms() == 1000);  // armed from the start
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5"});
+  t.advance_to(999);
+  CHECK(t.starts.size() == 4);  // 0, 250, 500, 750
+  CHECK_FALSE(t.finish);
+  t.advance_to(1500);
+  REQUIRE(t.finish);
+  CHECK(t.finish_ms == 1000);
+  CHECK(t.finish->error == errc::timed_out);
+  CHECK(t.finish->error == std::errc::timed_out);
+  CHECK(t.starts.size() == 4);  // the one due at 1000 never starts
+  CHECK(t.cancels.size() == 4);
+  REQUIRE(t.race.failures().size() == 4);
+  for (auto& f : t.race.failures()) CHECK(f.error == errc::timed_out);
+}
+
+TEST_CASE("Overall timeout while DNS has not answered") {
+  Config c;
+  c.timeout = 300ms;
+  Timeline t(c);
+  t.advance_to(1000);
+  REQUIRE(t.finish);
+  CHECK(t.finish_ms == 300);
+  CHECK(t.finish->error == errc::timed_out);
+  CHECK(t.race.failures().empty());
+}
+
+TEST_CASE("cancel: every pending attempt cancelled, operation_canceled, nothing after") {
+  Timeline t;
+  t.answer_aaaa({"2001:db8::1"});
+  t.answer_a({"192.0.2.1"});
+  t.advance_to(300);
+  t.cancel();
+  REQUIRE(t.finish);
+  CHECK(t.finish->error == std::errc::operation_canceled);
+  CHECK(t.finish->error.value() == ECANCELED);
+  CHECK(t.cancels.size() == 2);
+  t.connect(1);
+  t.advance_to(5000);
+  t.cancel();
+  CHECK(t.race.take_actions().empty());
+  CHECK(t.trace.events().back().type == event::attempt_cancelled);
+}
+
+TEST_CASE("address_of names each attempt; an unknown id throws") {
+  Timeline t;
+  t.answer_aaaa({"2001:db8::1"});
+  CHECK(t.race.address_of(t.attempt("2001:db8::1")) == ip("2001:db8::1"));
+  CHECK_THROWS_AS(t.race.address_of(0), std::out_of_range);
+  CHECK_THROWS_AS(t.race.address_of(9), std::out_of_range);
+  t.refuse(42);  // unknown: ignored
+  CHECK(t.race.failures().empty());
+}
+
+// ------------------------------------------------------------ trace
+
+TEST_CASE("The trace is a timeline relative to the start, with the stable event names") {
+  Timeline t;
+  t.advance_to(2);
+  t.answer_a({"192.0.2.1"});
+  t.advance_to(100);
+  t.connect(t.attempt("192.0.2.1"));
+  std::vector<std::pair<long long, std::string>> got;
+  for (auto& e : t.trace.events())
+    got.emplace_back(std::chrono::duration_cast<milliseconds>(e.t).count(), e.type);
+  std::vector<std::pair<long long, std::string>> want{
+      {2, "dns_answer"},     {2, "resolution_delay"}, {52, "resolution_delay"},
+      {52, "sorted"},        {52, "attempt_start"},   {100, "connected"},
+  };
+  CHECK(got == want);
+  CHECK(t.trace.events()[4].address == ip("192.0.2.1"));
+  CHECK(t.trace.events()[4].family == Family::v4);
+}
+
+// ------------------------------------------------------------ issue 7: unusable families
+
+TEST_CASE("IPv6 unusable (expect_v6 = false): A at 0 ms starts at 0 ms, not 50 ms") {
+  Config c;
+  c.expect_v6 = false;
+  Timeline t(c);
+  t.answer_a({"192.0.2.1", "198.51.100.1"});
+  REQUIRE(t.starts.size() == 1);
+  CHECK(t.starts[0].at_ms == 0);
+  CHECK(t.timer_ms() == 250);
+}
+
+TEST_CASE("IPv6 unusable: an AAAA that never answers delays nothing, not even the failure") {
+  Config c;
+  c.expect_v6 = false;
+  Timeline t(c);
+  t.advance_to(3);
+  t.answer_a({"192.0.2.1"});
+  CHECK(t.started_at("192.0.2.1") == 3);
+  t.advance_to(8);
+  t.refuse(t.attempt("192.0.2.1"));
+  REQUIRE(t.finish);  // no waiting for an AAAA that is not coming
+  CHECK(t.finish_ms == 8);
+  CHECK(t.finish->error == errc::all_attempts_failed);
+}
+
+TEST_CASE("IPv4 unusable (expect_v4 = false): AAAA starts at once and its failure ends the race") {
+  Config c;
+  c.expect_v4 = false;
+  Timeline t(c);
+  t.advance_to(4);
+  t.answer_aaaa({"2001:db8::1"});
+  CHECK(t.started_at("2001:db8::1") == 4);
+  t.refuse(t.attempt("2001:db8::1"));
+  REQUIRE(t.finish);
+  CHECK(t.finish->error == errc::all_attempts_failed);
+}

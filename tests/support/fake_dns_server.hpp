@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// FakeDnsServer: heyes::dns::TestServer running on its own io_context thread, for tests.
+#pragma once
+
+#include <asio/io_context.hpp>
+
+#include <memory>
+#include <thread>
+
+#include "heyes/dns/test_server.hpp"
+
+namespace heyes::test {
+
+// The scriptable loopback DNS server (see heyes/dns/test_server.hpp) with a
+// thread of its own, so a test can block on its own io_context. Scripts and
+// the received queries are used through ->. Stops and joins on destruction.
+class FakeDnsServer {
+ public:
+  explicit FakeDnsServer(const char* address = "127.0.0.1");
+  ~FakeDnsServer();
+  FakeDnsServer(const FakeDnsServer&) = delete;
+  FakeDnsServer& operator=(const FakeDnsServer&) = delete;
+
+  dns::TestServer* operator->() noexcept { return server_.get(); }
+  dns::TestServer& server() noexcept { return *server_; }
+
+ private:
+  asio::io_context ioc_;
+  std::unique_ptr<dns::TestServer> server_;
+  std::thread thread_;
+};
+
+}  // namespace heyes::test

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+// heyes-connect's command-line parser: option table, value checks, per-mode operand checks.
+#include "cli.hpp"
+
+#include <charconv>
+
+namespace heyes_connect {
+namespace {
+
+[[noreturn]] void fail(std::string message) { throw UsageError(std::move(message)); }
+
+// A decimal integer in [lo, hi], for the value of option name.
+int parse_int(std::string_view name, std::string_view text, int lo, int hi) {
+  int n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!digits || ec != std::errc{} || end != text.data() + text.size() || n < lo || n > hi)
+    fail("option '" + std::string(name) + "': expected an integer from " + std::to_string(lo) + " to " +
+         std::to_string(hi) + ", got " + quote(text));
+  return n;
+}
+
+heyes::IpAddress parse_address(std::string_view what, std::string_view text) {
+  auto a = heyes::IpAddress::parse(text);
+  if (!a) fail(std::string(what) + quote(text) + " is not an IP address");
+  return *a;
+}
+
+// The source part of --source: SRC[/LEN][,deprecated|,home|,temporary...].
+heyes::SourceInfo parse_source(std::string_view text) {
+  std::string_view flags;
+  if (auto comma = text.find(','); comma != std::string_view::npos) {
+    flags = text.substr(comma + 1);
+    text = text.substr(0, comma);
+  }
+  heyes::SourceInfo info;
+  auto slash = text.find('/');
+  info.address = parse_address("option '--source': ", text.substr(0, slash));
+  if (slash != std::string_view::npos)
+    info.prefix_length = parse_int("--source", text.substr(slash + 1), 0, info.address.is_v4() ? 32 : 128);
+  // Flags of the source address: the facts rules 3 and 4 look at.
+  while (!flags.empty()) {
+    auto comma = flags.find(',');
+    auto flag = flags.substr(0, comma);
+    flags = comma == std::string_view::npos ? std::string_view{} : flags.substr(comma + 1);
+    if (flag == "deprecated") info.deprecated = true;
+    else if (flag == "home") info.home = true;
+    else if (flag == "temporary") info.temporary = true;
+    else fail("option '--source': unknown flag " + quote(flag) + " (deprecated, home or temporary)");
+  }
+  return info;
+}
+
+// --source DST=SRC[/LEN][,FLAG...] or DST=none.
+SourceOverride parse_source_override(std::string_view value) {
+  auto eq = value.find('=');
+  if (eq == std::string_view::npos)
+    fail("option '--source': expected DST=SRC[/LEN] or DST=none, got " + quote(value));
+  SourceOverride o{parse_address("option '--source': ", value.substr(0, eq)), std::nullopt};
+  auto rest = value.substr(eq + 1);
+  if (rest == "none") return o;
+  o.source = parse_source(rest);
+  if (o.source->address.family() != o.destination.family())
+    fail("option '--source': source " + quote(rest) + " is not of the family of " + quote(value.substr(0, eq)));
+  return o;
+}
+
+void set_mode(Options& o, Mode m, std::string_view flag) {
+  if (o.mode != Mode::none && o.mode != m) fail("option '" + std::string(flag) + "' conflicts with an earlier mode");
+  o.mode = m;
+}
+
+// One row per option: its name, whether it takes a value, what it does.
+struct OptionSpec {
+  std::string_view name;
+  bool takes_value;
+  void (*apply)(Options&, std::string_view value);
+};
+
+constexpr OptionSpec kOptions[] = {
+    {"--sort", false, [](Options& o, std::string_view) { set_mode(o, Mode::sort, "--sort"); }},
+    {"--policy", true, [](Options& o, std::string_view v) {
+       if (v.empty()) fail("option '--policy': empty file name");
+       o.policy = std::string(v);
+     }},
+    {"--source", true, [](Options& o, std::string_view v) { o.sources.push_back(parse_source_override(v)); }},
+    {"--family-count", true, [](Options& o, std::string_view v) { o.family_count = parse_int("--family-count", v, 1, 1000); }},
+    {"--no-interleave", false, [](Options& o, std::string_view) { o.interleave = false; }},
+};
+
+const OptionSpec* find_option(std::string_view name) {
+  for (const auto& spec : kOptions)
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+// The operands each mode needs.
+void check_mode(Options& o) {
+  switch (o.mode) {
+    case Mode::none:
+      fail("nothing to do: give --sort ADDR... (try --help)");
+    case Mode::sort:
+      if (o.operands.empty()) fail("--sort needs at least one ADDR");
+      for (const auto& text : o.operands) o.addresses.push_back(parse_address("", text));
+      return;
+    case Mode::help:
+    case Mode::version:
+      return;
+  }
+}
+
+}  // namespace
+
+std::string quote(std::string_view text) {
+  static constexpr std::size_t kMax = 60;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+    else out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+  }
+  if (text.size() > kMax) out += "...";
+  return out + "'";
+}
+
+Options parse_command_line(std::span<const std::string_view> args) {
+  Options o;
+  bool help = false, version = false, options_done = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    // Operands: after "--", a lone "-", or anything not starting with '-'.
+    if (options_done || arg.size() < 2 || arg[0] != '-') {
+      o.operands.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") { options_done = true; continue; }
+    if (arg == "--help" || arg == "-h") { help = true; continue; }
+    if (arg == "--version") { version = true; continue; }
+    // "--name=value" or "--name [value]".
+    auto eq = arg.find('=');
+    std::string_view name = arg.substr(0, eq);
+    const OptionSpec* spec = arg.starts_with("--") ? find_option(name) : nullptr;
+    if (!spec) fail("unknown option " + quote(name) + " (try --help)");
+    std::string_view value;
+    if (spec->takes_value && eq != std::string_view::npos) value = arg.substr(eq + 1);
+    else if (spec->takes_value && i + 1 < args.size()) value = args[++i];
+    else if (spec->takes_value) fail("option '" + std::string(name) + "' needs a value");
+    else if (eq != std::string_view::npos) fail("option '" + std::string(name) + "' takes no value");
+    spec->apply(o, value);
+  }
+  // --help and --version win over any mode.
+  if (help || version) {
+    o.mode = help ? Mode::help : Mode::version;
+    return o;
+  }
+  check_mode(o);
+  return o;
+}
+
+std::string usage_text() {
+  return "usage: heyes-connect --sort [OPTIONS] ADDR...\n"
+         "       heyes-connect --help | --version\n"
+         "\n"
+         "Sort mode: print ADDR... in the order heyes would try them, one per line:\n"
+         "RFC 6724 destination sorting, then RFC 8305 family interleaving.\n"
+         "\n"
+         "  --policy FILE|none    gai.conf(5) policy file; 'none' forces the RFC 6724 table\n"
+         "                        (default: /etc/gai.conf if present, else RFC 6724)\n"
+         "  --source DST=SRC[/LEN][,deprecated][,home][,temporary]\n"
+         "                        use SRC as the source address towards DST instead of\n"
+         "                        asking the system (repeatable)\n"
+         "  --source DST=none     DST has no usable source address\n"
+         "  --family-count N      First Address Family Count, 1-1000 (default 1)\n"
+         "  --no-interleave       print the pure RFC 6724 order\n"
+         "  -h, --help            this text\n"
+         "  --version             print the version\n"
+         "\n"
+         "Exit status: 0 ok, 2 bad input (one line on stderr).\n";
+}
+
+}  // namespace heyes_connect

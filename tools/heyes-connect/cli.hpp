@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// heyes-connect's command line: a table-driven parser into Options, errors naming the option.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "heyes/heyes.hpp"
+
+namespace heyes_connect {
+
+// A bad command line. what() is one line naming the option or operand, without
+// the program name; main prints "heyes-connect: <what>" and exits with 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What the invocation asks for. Add a mode here and a row in the option
+// table of cli.cpp (its flag), then its operand checks in check_mode().
+enum class Mode { none, help, version, sort };
+
+// --source DST=SRC[/LEN][,FLAG...] or DST=none.
+struct SourceOverride {
+  heyes::IpAddress destination;
+  std::optional<heyes::SourceInfo> source;  // nullopt: DST=none, no usable source
+};
+
+struct Options {
+  Mode mode = Mode::none;
+  // --policy: unset → /etc/gai.conf if present, else RFC 6724; "none" → RFC 6724.
+  std::optional<std::string> policy;
+  std::vector<SourceOverride> sources;  // later ones for the same DST win
+  int family_count = 1;                 // --family-count (RFC 8305 First Address Family Count)
+  bool interleave = true;               // --no-interleave clears it
+  std::vector<std::string> operands;    // non-option arguments, in order
+  std::vector<heyes::IpAddress> addresses;  // sort mode: the operands, parsed
+};
+
+// Parses the arguments after the program name. Long options take their value
+// as "--opt VALUE" or "--opt=VALUE"; "--" ends the options. Throws UsageError.
+Options parse_command_line(std::span<const std::string_view> args);
+
+// The --help text.
+std::string usage_text();
+
+// Quotes hostile text for a message: 'text', at most 60 characters, control
+// and non-ASCII bytes as \xNN (so every message stays one line).
+std::string quote(std::string_view text);
+
+}  // namespace heyes_connect

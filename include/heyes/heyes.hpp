@@ -3,6 +3,7 @@
 #pragma once
 
 #include "heyes/address.hpp"
+#include "heyes/dial.hpp"
 #include "heyes/diagnostic.hpp"
 #include "heyes/error.hpp"
 #include "heyes/select/policy.hpp"

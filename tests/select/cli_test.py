@@ -79,8 +79,8 @@ with tempfile.TemporaryDirectory() as tmp:
 
 # Bad command lines: exit 2, nothing on stdout, one line naming the problem.
 bad = [
-    ([], "nothing to do: give --sort ADDR... (try --help)"),
-    (["::1"], "nothing to do: give --sort ADDR... (try --help)"),
+    ([], "nothing to do: give --sort ADDR..., HOST PORT or --demo (try --help)"),
+    (["::1"], "nothing to do: give --sort ADDR..., HOST PORT or --demo (try --help)"),
     (["--sort"], "--sort needs at least one ADDR"),
     (["--sort", "example.com"], "'example.com' is not an IP address"),
     (["--sort", "--", "-1"], "'-1' is not an IP address"),

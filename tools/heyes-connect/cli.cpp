@@ -86,6 +86,30 @@ constexpr OptionSpec kOptions[] = {
     {"--source", true, [](Options& o, std::string_view v) { o.sources.push_back(parse_source_override(v)); }},
     {"--family-count", true, [](Options& o, std::string_view v) { o.family_count = parse_int("--family-count", v, 1, 1000); }},
     {"--no-interleave", false, [](Options& o, std::string_view) { o.interleave = false; }},
+    // Dial and demo modes.
+    {"--demo", false, [](Options& o, std::string_view) { set_mode(o, Mode::demo, "--demo"); }},
+    {"--attempt-delay", true, [](Options& o, std::string_view v) { o.dial.attempt_delay_ms = parse_int("--attempt-delay", v, 0, 60'000); }},
+    {"--resolution-delay", true, [](Options& o, std::string_view v) { o.dial.resolution_delay_ms = parse_int("--resolution-delay", v, 0, 60'000); }},
+    {"--timeout", true, [](Options& o, std::string_view v) { o.dial.timeout_ms = parse_int("--timeout", v, 0, 3'600'000); }},
+    {"-4", false, [](Options& o, std::string_view) { o.dial.family = 4; }},
+    {"-6", false, [](Options& o, std::string_view) { o.dial.family = 6; }},
+    {"--nameserver", true, [](Options& o, std::string_view v) {
+       auto ns = heyes::dns::Nameserver::parse(v);
+       if (!ns) fail("option '--nameserver': expected ADDR, ADDR:PORT or [V6]:PORT, got " + quote(v));
+       o.dial.nameservers.push_back(*ns);
+     }},
+    {"--resolv-conf", true, [](Options& o, std::string_view v) {
+       if (v.empty()) fail("option '--resolv-conf': empty file name");
+       o.dial.resolv_conf = std::string(v);
+     }},
+    {"--hosts", true, [](Options& o, std::string_view v) {
+       if (v.empty()) fail("option '--hosts': empty file name");
+       o.dial.hosts = std::string(v);
+     }},
+    {"--no-history", false, [](Options& o, std::string_view) { o.dial.history = false; }},
+    {"--no-addrconfig", false, [](Options& o, std::string_view) { o.dial.addrconfig = false; }},
+    {"--repeat", true, [](Options& o, std::string_view v) { o.dial.repeat = parse_int("--repeat", v, 1, 1000); }},
+    {"--json", false, [](Options& o, std::string_view) { o.dial.json = true; }},
 };
 
 const OptionSpec* find_option(std::string_view name) {
@@ -98,11 +122,22 @@ const OptionSpec* find_option(std::string_view name) {
 void check_mode(Options& o) {
   switch (o.mode) {
     case Mode::none:
-      fail("nothing to do: give --sort ADDR... (try --help)");
+      // Two operands and no mode: HOST PORT, the dial mode.
+      if (o.operands.size() != 2) fail("nothing to do: give --sort ADDR..., HOST PORT or --demo (try --help)");
+      o.mode = Mode::dial;
+      o.host = o.operands[0];
+      o.port = o.operands[1];
+      if (o.host.empty()) fail("empty HOST");
+      if (o.port.empty()) fail("empty PORT");
+      return;
+    case Mode::demo:
+      if (!o.operands.empty()) fail("--demo takes no operand, got " + quote(o.operands[0]));
+      return;
     case Mode::sort:
       if (o.operands.empty()) fail("--sort needs at least one ADDR");
       for (const auto& text : o.operands) o.addresses.push_back(parse_address("", text));
       return;
+    case Mode::dial:  // set only here, from Mode::none
     case Mode::help:
     case Mode::version:
       return;
@@ -140,7 +175,7 @@ Options parse_command_line(std::span<const std::string_view> args) {
     // "--name=value" or "--name [value]".
     auto eq = arg.find('=');
     std::string_view name = arg.substr(0, eq);
-    const OptionSpec* spec = arg.starts_with("--") ? find_option(name) : nullptr;
+    const OptionSpec* spec = find_option(name);
     if (!spec) fail("unknown option " + quote(name) + " (try --help)");
     std::string_view value;
     if (spec->takes_value && eq != std::string_view::npos) value = arg.substr(eq + 1);
@@ -160,6 +195,8 @@ Options parse_command_line(std::span<const std::string_view> args) {
 
 std::string usage_text() {
   return "usage: heyes-connect --sort [OPTIONS] ADDR...\n"
+         "       heyes-connect [OPTIONS] HOST PORT\n"
+         "       heyes-connect --demo [OPTIONS]\n"
          "       heyes-connect --help | --version\n"
          "\n"
          "Sort mode: print ADDR... in the order heyes would try them, one per line:\n"
@@ -173,10 +210,29 @@ std::string usage_text() {
          "  --source DST=none     DST has no usable source address\n"
          "  --family-count N      First Address Family Count, 1-1000 (default 1)\n"
          "  --no-interleave       print the pure RFC 6724 order\n"
+         "\n"
+         "Dial mode: connect to HOST PORT with Happy Eyeballs v2 (RFC 8305) and print the\n"
+         "timeline, one line per event, then 'connected to ADDRESS port PORT in N ms'.\n"
+         "Demo mode: the same against an in-process DNS server and a black-holed ::1 on loopback.\n"
+         "\n"
+         "  --attempt-delay MS    Connection Attempt Delay (default 250; clamped to 10-2000)\n"
+         "  --resolution-delay MS wait this long for AAAA after A (default 50)\n"
+         "  --family-count N      also the First Address Family Count of the dial\n"
+         "  --timeout MS          give up after MS (default: none)\n"
+         "  -4, -6                IPv4 only, IPv6 only\n"
+         "  --policy FILE|none    as in sort mode\n"
+         "  --nameserver ADDR[:PORT]  ask this server ([V6]:PORT; repeatable) instead of resolv.conf's\n"
+         "  --resolv-conf FILE    instead of /etc/resolv.conf\n"
+         "  --hosts FILE          instead of /etc/hosts\n"
+         "  --no-history          no connection history (RTT, recent failures)\n"
+         "  --no-addrconfig       query both families even when this host cannot use one\n"
+         "  --repeat N            dial N times in one process (cache and history at work)\n"
+         "  --json                one JSON object per dial on stdout\n"
+         "\n"
          "  -h, --help            this text\n"
          "  --version             print the version\n"
          "\n"
-         "Exit status: 0 ok, 2 bad input (one line on stderr).\n";
+         "Exit status: 0 ok, 1 a dial failed (or the demo did not show the race), 2 bad input.\n";
 }
 
 }  // namespace heyes_connect

@@ -9,7 +9,13 @@
 #include <string_view>
 #include <vector>
 
-#include "heyes/heyes.hpp"
+// Not the umbrella heyes.hpp: that brings asio, which the parser does not need.
+#include "heyes/address.hpp"
+#include "heyes/diagnostic.hpp"
+#include "heyes/dns/config.hpp"
+#include "heyes/select/policy.hpp"
+#include "heyes/select/sort.hpp"
+#include "heyes/version.hpp"
 
 namespace heyes_connect {
 
@@ -22,12 +28,27 @@ class UsageError : public std::runtime_error {
 
 // What the invocation asks for. Add a mode here and a row in the option
 // table of cli.cpp (its flag), then its operand checks in check_mode().
-enum class Mode { none, help, version, sort };
+enum class Mode { none, help, version, sort, dial, demo };
 
 // --source DST=SRC[/LEN][,FLAG...] or DST=none.
 struct SourceOverride {
   heyes::IpAddress destination;
   std::optional<heyes::SourceInfo> source;  // nullopt: DST=none, no usable source
+};
+
+// Dial and demo modes (dial_mode.hpp); unset values keep heyes::DialOptions' defaults.
+struct DialSettings {
+  std::optional<int> attempt_delay_ms;     // --attempt-delay
+  std::optional<int> resolution_delay_ms;  // --resolution-delay
+  std::optional<int> timeout_ms;           // --timeout
+  int family = 0;                          // -4 / -6: 4 or 6; 0 = both
+  std::vector<heyes::dns::Nameserver> nameservers;  // --nameserver (repeatable): replaces resolv.conf's
+  std::optional<std::string> resolv_conf;  // --resolv-conf FILE (default /etc/resolv.conf)
+  std::optional<std::string> hosts;        // --hosts FILE (default /etc/hosts)
+  bool history = true;                     // --no-history clears it
+  bool addrconfig = true;                  // --no-addrconfig clears it
+  int repeat = 1;                          // --repeat N
+  bool json = false;                       // --json
 };
 
 struct Options {
@@ -39,6 +60,9 @@ struct Options {
   bool interleave = true;               // --no-interleave clears it
   std::vector<std::string> operands;    // non-option arguments, in order
   std::vector<heyes::IpAddress> addresses;  // sort mode: the operands, parsed
+  DialSettings dial;                    // dial and demo modes
+  std::string host;                     // dial mode: HOST PORT
+  std::string port;
 };
 
 // Parses the arguments after the program name. Long options take their value

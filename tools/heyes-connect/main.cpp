@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// heyes-connect: the command-line tester of heyes (sort mode; dial and demo modes to come).
+// heyes-connect: the command-line tester of heyes (sort, dial and demo modes).
 #include <cstdio>
 #include <exception>
 #include <string_view>
 #include <vector>
 
 #include "cli.hpp"
+#include "dial_mode.hpp"
 #include "sort_mode.hpp"
 
 int main(int argc, char** argv) {
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
       case Mode::help: std::fputs(usage_text().c_str(), stdout); return 0;
       case Mode::version: std::printf("heyes-connect %s\n", HEYES_VERSION); return 0;
       case Mode::sort: return run_sort(options, stdout, stderr);
+      case Mode::dial: return run_dial(options);
+      case Mode::demo: return run_demo(options);
       case Mode::none: break;  // parse_command_line refuses it
     }
   } catch (const UsageError& e) {

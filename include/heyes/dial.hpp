@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+// The public dial API: async_dial (any asio completion token), blocking dial, and Dialer.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "heyes/dial/options.hpp"
+#include "heyes/error.hpp"
+#include "heyes/race/race.hpp"
+#include "heyes/trace.hpp"
+
+namespace heyes {
+
+// Everything a dial found out. On failure socket is closed, endpoint is
+// default, and failures holds every address's cause.
+struct DialResult {
+  explicit DialResult(asio::ip::tcp::socket s) : socket(std::move(s)) {}
+
+  asio::ip::tcp::socket socket;
+  asio::ip::tcp::endpoint endpoint;                // the winner
+  Trace trace{false};                              // the timeline (when DialOptions::keep_trace)
+  std::vector<race::AttemptFailure> failures;      // per address, in the order they failed
+  std::chrono::microseconds elapsed{0};            // from the start of the dial to its end
+};
+
+// What the throwing blocking forms throw: a system_error that keeps the
+// per-address causes and the timeline.
+class DialError : public std::system_error {
+ public:
+  DialError(std::error_code ec, const std::string& what, std::vector<race::AttemptFailure> failures, Trace trace);
+  const std::vector<race::AttemptFailure>& failures() const noexcept { return failures_; }
+  const Trace& trace() const noexcept { return trace_; }
+
+ private:
+  std::vector<race::AttemptFailure> failures_;
+  Trace trace_;
+};
+
+// Holds what should outlive one dial: the resolver with its cache, the policy
+// table, the connection history and the usable-family state. Thread-safe;
+// dials in flight keep what they use alive, so a Dialer may be destroyed
+// while they run.
+class Dialer {
+ public:
+  Dialer();  // DialerOptions::from_system()
+  explicit Dialer(DialerOptions options);
+
+  // The process-wide Dialer of the free functions, built from the system
+  // configuration on first use.
+  static Dialer& default_dialer();
+
+  // Connects to host:service (see heyes::async_dial).
+  // Completion signature: void(std::error_code, asio::ip::tcp::socket).
+  template <class CompletionToken>
+  auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                  DialOptions options, CompletionToken&& token);
+
+  // As async_dial, with everything the dial found out.
+  // Completion signature: void(std::error_code, heyes::DialResult).
+  template <class CompletionToken>
+  auto async_dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                         DialOptions options, CompletionToken&& token);
+
+  // Blocking forms: the dial runs on a private io_context (the calling thread
+  // waits), and the socket is handed over to ex. The throwing ones throw DialError.
+  asio::ip::tcp::socket dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                             const DialOptions& options = {});
+  asio::ip::tcp::socket dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                             const DialOptions& options, std::error_code& ec);
+  DialResult dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                         const DialOptions& options, std::error_code& ec);
+
+  const std::shared_ptr<dns::Resolver>& resolver() const noexcept;
+  const PolicyTable& policy() const noexcept;
+  race::History* history() const noexcept;  // null when DialerOptions::history is off
+
+  struct State;  // implementation
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+// Connects a TCP socket to host:service with Happy Eyeballs v2 (RFC 8305),
+// using the default Dialer.
+//
+// host: a name (resolved with AAAA and A queries in flight at once) or an
+// address literal (no DNS). service: a port number or a service name from
+// /etc/services (no DNS).
+//
+// Completion Signature: void(std::error_code, asio::ip::tcp::socket).
+// The socket uses ex. Errors: heyes::errc::bad_host_name, bad_service,
+// host_not_found, no_address, family_unavailable, all_attempts_failed,
+// timed_out, the DNS errors, or asio::error::operation_aborted.
+//
+// Per-Operation Cancellation: terminal, partial and total cancellation stop
+// the DNS lookup and every attempt; every socket is closed before the
+// operation completes with asio::error::operation_aborted.
+//
+// The handler is never called from inside this function. The operation runs
+// on its own strand over ex, so ex may be a multi-threaded io_context.
+//
+// Example:
+//   heyes::async_dial(ioc.get_executor(), "example.com", "https", {},
+//       [](std::error_code ec, asio::ip::tcp::socket s) { ... });
+template <class CompletionToken>
+auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                DialOptions options, CompletionToken&& token);
+
+// async_dial with the default DialOptions.
+template <class CompletionToken>
+auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                CompletionToken&& token);
+
+// As async_dial, with everything the dial found out (winner, trace, causes).
+// Completion Signature: void(std::error_code, heyes::DialResult).
+template <class CompletionToken>
+auto async_dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                       DialOptions options, CompletionToken&& token);
+
+// Blocking dial with the default Dialer; throws heyes::DialError (a std::system_error).
+asio::ip::tcp::socket dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                           const DialOptions& options = {});
+asio::ip::tcp::socket dial(asio::io_context& ioc, std::string_view host, std::string_view service,
+                           const DialOptions& options = {});
+// Blocking dial that reports errors through ec.
+asio::ip::tcp::socket dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                           const DialOptions& options, std::error_code& ec);
+asio::ip::tcp::socket dial(asio::io_context& ioc, std::string_view host, std::string_view service,
+                           const DialOptions& options, std::error_code& ec);
+
+// The port of a service: a decimal number 1..65535 or a name from
+// /etc/services (getservbyname_r, TCP; no DNS). heyes::errc::bad_service otherwise.
+std::uint16_t resolve_service(std::string_view service, std::error_code& ec);
+
+}  // namespace heyes
+
+#include "heyes/dial/impl/async_dial.hpp"

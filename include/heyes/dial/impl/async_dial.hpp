@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+// The templates of heyes/dial.hpp: the asio initiation and the type-erased completion.
+#pragma once
+
+#include <asio/associated_allocator.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/cancellation_type.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/executor_work_guard.hpp>
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace heyes::detail {
+
+// The completion of one dial with the handler type erased. The operation
+// calls exactly one of complete() or destroy(); both free the object.
+class DialCompletion {
+ public:
+  virtual void complete(std::error_code ec, DialResult result) = 0;
+  virtual void destroy() noexcept = 0;
+
+ protected:
+  ~DialCompletion() = default;
+};
+
+class DialOp;  // lib/dial/dial_op.cpp
+
+// Creates a dial (not yet started); the operation owns completion from here on.
+std::shared_ptr<DialOp> make_dial(const std::shared_ptr<Dialer::State>& dialer, const asio::any_io_executor& ex,
+                                  std::string host, std::string service, DialOptions options,
+                                  DialCompletion* completion);
+// Posts the start of the dial to its strand.
+void start_dial(const std::shared_ptr<DialOp>& op);
+// From any thread: posts a cancellation to the dial's strand (no-op once it is over).
+void cancel_dial(const std::weak_ptr<DialOp>& op);
+
+// Installed in the handler's cancellation slot.
+struct DialCancelHandler {
+  std::weak_ptr<DialOp> op;
+  void operator()(asio::cancellation_type type) const {
+    constexpr auto handled =
+        asio::cancellation_type::terminal | asio::cancellation_type::partial | asio::cancellation_type::total;
+    if ((type & handled) != asio::cancellation_type::none) cancel_dial(op);
+  }
+};
+
+// Holds the handler (allocated with its associated allocator) and outstanding
+// work on its associated executor; delivers the result there.
+template <class Handler, bool SocketOnly>
+class DialCompletionImpl final : public DialCompletion {
+ public:
+  using Executor = asio::associated_executor_t<Handler, asio::any_io_executor>;
+  using Allocator = typename std::allocator_traits<asio::associated_allocator_t<Handler>>::template rebind_alloc<
+      DialCompletionImpl>;
+
+  static DialCompletionImpl* create(Handler handler, const asio::any_io_executor& io_ex) {
+    Allocator alloc(asio::get_associated_allocator(handler));
+    DialCompletionImpl* p = std::allocator_traits<Allocator>::allocate(alloc, 1);
+    try {
+      return ::new (static_cast<void*>(p)) DialCompletionImpl(std::move(handler), io_ex);
+    } catch (...) {
+      std::allocator_traits<Allocator>::deallocate(alloc, p, 1);
+      throw;
+    }
+  }
+
+  void complete(std::error_code ec, DialResult result) override {
+    // The slot must not call into the finished operation any more.
+    auto slot = asio::get_associated_cancellation_slot(handler_);
+    if (slot.is_connected()) slot.clear();
+    // Free this object before the upcall (asio's rule), then deliver on the
+    // handler's executor.
+    Allocator alloc(asio::get_associated_allocator(handler_));
+    Handler handler(std::move(handler_));
+    asio::executor_work_guard<Executor> work(std::move(work_));
+    free_self(alloc);
+    auto ex = work.get_executor();
+    if constexpr (SocketOnly) {
+      asio::dispatch(ex, [h = std::move(handler), ec, s = std::move(result.socket)]() mutable {
+        std::move(h)(ec, std::move(s));
+      });
+    } else {
+      asio::dispatch(ex, [h = std::move(handler), ec, r = std::move(result)]() mutable {
+        std::move(h)(ec, std::move(r));
+      });
+    }
+  }
+
+  void destroy() noexcept override { free_self(Allocator(asio::get_associated_allocator(handler_))); }
+
+ private:
+  DialCompletionImpl(Handler&& handler, const asio::any_io_executor& io_ex)
+      : handler_(std::move(handler)), work_(asio::get_associated_executor(handler_, io_ex)) {}
+  ~DialCompletionImpl() = default;
+
+  // The allocator is taken before the handler is moved from.
+  void free_self(Allocator alloc) noexcept {
+    this->~DialCompletionImpl();
+    std::allocator_traits<Allocator>::deallocate(alloc, this, 1);
+  }
+
+  Handler handler_;
+  asio::executor_work_guard<Executor> work_;
+};
+
+// The initiation object of async_dial / async_dial_result.
+template <bool SocketOnly>
+struct InitiateDial {
+  template <class Handler>
+  void operator()(Handler&& handler, const std::shared_ptr<Dialer::State>& dialer, const asio::any_io_executor& ex,
+                  std::string host, std::string service, DialOptions options) const {
+    using H = std::decay_t<Handler>;
+    if constexpr (SocketOnly) options.keep_trace = false;  // nobody could read it
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto* completion = DialCompletionImpl<H, SocketOnly>::create(std::forward<Handler>(handler), ex);
+    auto op = make_dial(dialer, ex, std::move(host), std::move(service), std::move(options), completion);
+    // The slot is set up before the start so the completion (on another
+    // thread, maybe) always finds it in place to clear.
+    if (slot.is_connected()) slot.template emplace<DialCancelHandler>(DialCancelHandler{op});
+    start_dial(op);
+  }
+};
+
+}  // namespace heyes::detail
+
+namespace heyes {
+
+template <class CompletionToken>
+auto Dialer::async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                        DialOptions options, CompletionToken&& token) {
+  return asio::async_initiate<CompletionToken, void(std::error_code, asio::ip::tcp::socket)>(
+      detail::InitiateDial<true>{}, token, state_, ex, std::string(host), std::string(service), std::move(options));
+}
+
+template <class CompletionToken>
+auto Dialer::async_dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                               DialOptions options, CompletionToken&& token) {
+  return asio::async_initiate<CompletionToken, void(std::error_code, DialResult)>(
+      detail::InitiateDial<false>{}, token, state_, ex, std::string(host), std::string(service), std::move(options));
+}
+
+template <class CompletionToken>
+auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                DialOptions options, CompletionToken&& token) {
+  return Dialer::default_dialer().async_dial(ex, host, service, std::move(options),
+                                             std::forward<CompletionToken>(token));
+}
+
+template <class CompletionToken>
+auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                CompletionToken&& token) {
+  return Dialer::default_dialer().async_dial(ex, host, service, DialOptions{}, std::forward<CompletionToken>(token));
+}
+
+template <class CompletionToken>
+auto async_dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                       DialOptions options, CompletionToken&& token) {
+  return Dialer::default_dialer().async_dial_result(ex, host, service, std::move(options),
+                                                    std::forward<CompletionToken>(token));
+}
+
+}  // namespace heyes

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+// Dialer (shared resolver, policy, history) and the blocking dial forms.
+#include <asio/io_context.hpp>
+
+#include <optional>
+
+#include "dialer_state.hpp"
+
+namespace heyes {
+
+DialError::DialError(std::error_code ec, const std::string& what, std::vector<race::AttemptFailure> failures,
+                     Trace trace)
+    : std::system_error(ec, what), failures_(std::move(failures)), trace_(std::move(trace)) {}
+
+DialerOptions DialerOptions::from_system() {
+  DialerOptions o;
+  o.resolver = dns::ResolverOptions::from_system();
+  return o;  // policy stays null: the Dialer loads PolicyTable::system()
+}
+
+Dialer::Dialer() : Dialer(DialerOptions::from_system()) {}
+
+Dialer::Dialer(DialerOptions options) : state_(std::make_shared<State>(std::move(options.connectivity_probe))) {
+  state_->resolver = dns::Resolver::create(std::move(options.resolver));
+  state_->policy = options.policy ? std::move(options.policy) : std::make_shared<const PolicyTable>(PolicyTable::system());
+  if (options.history) state_->history = std::make_unique<race::History>(options.history_options);
+}
+
+Dialer& Dialer::default_dialer() {
+  static Dialer instance;
+  return instance;
+}
+
+const std::shared_ptr<dns::Resolver>& Dialer::resolver() const noexcept { return state_->resolver; }
+const PolicyTable& Dialer::policy() const noexcept { return *state_->policy; }
+race::History* Dialer::history() const noexcept { return state_->history.get(); }
+
+// The dial runs on a private io_context driven by this thread, so it works
+// whoever runs ex (or nobody); the connected socket is then moved to ex.
+DialResult Dialer::dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                               const DialOptions& options, std::error_code& ec) {
+  asio::io_context ctx;
+  std::optional<DialResult> out;
+  async_dial_result(ctx.get_executor(), host, service, options, [&](std::error_code e, DialResult r) {
+    ec = e;
+    out.emplace(std::move(r));
+  });
+  // Bounded: the dial always completes (every path ends in Finish); the
+  // lookup lingering to fill the cache is dropped with ctx.
+  while (!out && ctx.run_one() > 0) {
+  }
+  if (!out) {  // cannot happen: the operation always completes
+    ec = asio::error::operation_aborted;
+    return DialResult{asio::ip::tcp::socket(ex)};
+  }
+  DialResult result{asio::ip::tcp::socket(ex)};
+  result.endpoint = out->endpoint;
+  result.trace = std::move(out->trace);
+  result.failures = std::move(out->failures);
+  result.elapsed = out->elapsed;
+  if (!ec) {
+    auto protocol = out->endpoint.protocol();
+    auto fd = out->socket.release(ec);
+    if (!ec) result.socket.assign(protocol, fd, ec);
+  }
+  return result;
+}
+
+asio::ip::tcp::socket Dialer::dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                                   const DialOptions& options, std::error_code& ec) {
+  return std::move(dial_result(ex, host, service, options, ec).socket);
+}
+
+asio::ip::tcp::socket Dialer::dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                                   const DialOptions& options) {
+  std::error_code ec;
+  DialResult r = dial_result(ex, host, service, options, ec);
+  if (ec) {
+    throw DialError(ec, "heyes::dial " + std::string(host) + " " + std::string(service), std::move(r.failures),
+                    std::move(r.trace));
+  }
+  return std::move(r.socket);
+}
+
+asio::ip::tcp::socket dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                           const DialOptions& options) {
+  return Dialer::default_dialer().dial(ex, host, service, options);
+}
+
+asio::ip::tcp::socket dial(asio::io_context& ioc, std::string_view host, std::string_view service,
+                           const DialOptions& options) {
+  return Dialer::default_dialer().dial(ioc.get_executor(), host, service, options);
+}
+
+asio::ip::tcp::socket dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+                           const DialOptions& options, std::error_code& ec) {
+  return Dialer::default_dialer().dial(ex, host, service, options, ec);
+}
+
+asio::ip::tcp::socket dial(asio::io_context& ioc, std::string_view host, std::string_view service,
+                           const DialOptions& options, std::error_code& ec) {
+  return Dialer::default_dialer().dial(ioc.get_executor(), host, service, options, ec);
+}
+
+}  // namespace heyes

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// Issue 7 wiring: query (and wait for) only the families this host can use, like AI_ADDRCONFIG.
+#include "usable_families.hpp"
+
+#include "heyes/dns/hosts.hpp"
+
+namespace heyes::detail {
+
+dns::Families usable_families(Dialer::State& dialer, std::string_view host, dns::Families requested,
+                              bool explicit_family, race::TimePoint now, Trace& trace) {
+  // An explicit family and the localhost names (RFC 6761: loopback, always
+  // usable) are queried whatever the host's interfaces say.
+  if (explicit_family || dns::is_localhost_name(host)) {
+    trace.add({{}, std::string(event::families_usable), std::nullopt, std::nullopt,
+               explicit_family ? "not checked: the family was chosen by the caller"
+                               : "not checked: localhost is always reachable"});
+    return requested;
+  }
+  Connectivity c = dialer.connectivity.get(now);
+  c.note(trace);
+  dns::Families usable{requested.v6 && c.v6.usable, requested.v4 && c.v4.usable};
+  // No family looks usable: that is a guess that must not make the dial
+  // fail on its own, so ask for everything that was requested.
+  if (!usable.v6 && !usable.v4) {
+    trace.add({{}, std::string(event::families_usable), std::nullopt, std::nullopt,
+               "no family looks usable: querying every requested family"});
+    return requested;
+  }
+  return usable;
+}
+
+}  // namespace heyes::detail

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: MIT
+// The dial shell end to end on loopback: broken IPv6 listener, every completion token, cancellation, fds.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <asio/bind_allocator.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "dial_fixture.hpp"
+#include "heyes/dial.hpp"
+#include "heyes/dns/message.hpp"
+#include "heyes/select/connectivity.hpp"
+#include "heyes/testing/listeners.hpp"
+
+using namespace std::chrono_literals;
+using heyes::test::BrokenIpv6Fixture;
+using heyes::test::count_events;
+using heyes::test::open_fds;
+
+TEST_CASE("v6 black-holed, v4 wins after the attempt delay; no fd leaked") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  std::size_t fds_before = open_fds();
+  {
+    asio::io_context ioc;
+    std::optional<heyes::DialResult> result;
+    std::error_code error;
+    fx.dialer().async_dial_result(ioc.get_executor(), fx.name(), fx.service(), fx.options(),
+                                  [&](std::error_code ec, heyes::DialResult r) {
+                                    error = ec;
+                                    result.emplace(std::move(r));
+                                  });
+    ioc.run();
+    REQUIRE(result);
+    REQUIRE_MESSAGE(!error, error.message());
+    CHECK(result->endpoint.address().to_string() == "127.0.0.1");
+    CHECK(result->endpoint.port() == fx.port());
+    CHECK(result->socket.is_open());
+    // Wide bounds: one Connection Attempt Delay (250 ms) before IPv4 starts.
+    CHECK(result->elapsed >= 200ms);
+    CHECK(result->elapsed < 2s);
+    CHECK(count_events(result->trace, heyes::event::attempt_start) == 2);
+    CHECK(count_events(result->trace, heyes::event::connected) == 1);
+  }
+  CHECK(open_fds() == fds_before);
+}
+
+TEST_CASE("the handler is never called before ioc.run()") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;
+  bool called = false;
+  // A literal: the fastest path there is, still not completed inline.
+  fx.dialer().async_dial(ioc.get_executor(), "127.0.0.1", fx.service(), fx.options(),
+                         [&](std::error_code, asio::ip::tcp::socket) { called = true; });
+  CHECK_FALSE(called);
+  // A bad service fails at once, still not inline.
+  fx.dialer().async_dial(ioc.get_executor(), "127.0.0.1", "no-such-service-here", fx.options(),
+                         [&](std::error_code, asio::ip::tcp::socket) { called = true; });
+  CHECK_FALSE(called);
+  ioc.run();
+  CHECK(called);
+}
+
+TEST_CASE("completion tokens: callback, use_future, use_awaitable, deferred") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 50ms;  // keep the suite quick; the order is what matters here
+
+  SUBCASE("callback") {
+    asio::io_context ioc;
+    asio::ip::tcp::socket got(ioc);
+    fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts,
+                           [&](std::error_code ec, asio::ip::tcp::socket s) {
+                             CHECK_MESSAGE(!ec, ec.message());
+                             got = std::move(s);
+                           });
+    ioc.run();
+    CHECK(got.remote_endpoint().address().to_string() == "127.0.0.1");
+  }
+  SUBCASE("use_future") {
+    asio::io_context ioc;
+    auto work = asio::make_work_guard(ioc);
+    std::thread runner([&] { ioc.run(); });
+    auto future = fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts, asio::use_future);
+    REQUIRE(future.wait_for(5s) == std::future_status::ready);
+    auto s = future.get();
+    CHECK(s.remote_endpoint().address().to_string() == "127.0.0.1");
+    work.reset();
+    runner.join();
+  }
+  SUBCASE("use_awaitable") {
+    asio::io_context ioc;
+    std::string winner;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          auto ex = co_await asio::this_coro::executor;
+          auto s = co_await fx.dialer().async_dial(ex, fx.name(), fx.service(), opts, asio::use_awaitable);
+          winner = s.remote_endpoint().address().to_string();
+        },
+        asio::detached);
+    ioc.run();
+    CHECK(winner == "127.0.0.1");
+  }
+  SUBCASE("deferred: nothing starts until the deferred operation is invoked") {
+    asio::io_context ioc;
+    auto op = fx.dialer().async_dial_result(ioc.get_executor(), fx.name(), fx.service(), opts,
+                                            asio::experimental::deferred);
+    CHECK(ioc.poll() == 0);
+    ioc.restart();  // poll() ran out of work and stopped the context
+    std::string winner;
+    std::move(op)([&](std::error_code ec, heyes::DialResult r) {
+      CHECK_MESSAGE(!ec, ec.message());
+      winner = r.endpoint.address().to_string();
+    });
+    ioc.run();
+    CHECK(winner == "127.0.0.1");
+  }
+}
+
+TEST_CASE("cancellation mid-race closes every socket and completes with operation_aborted") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 2s;  // the race is stuck on the black hole when we cancel
+  std::size_t fds_before = open_fds();
+  {
+    asio::io_context ioc;
+    asio::cancellation_signal signal;
+    std::error_code error;
+    bool called = false;
+    fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts,
+                           asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, asio::ip::tcp::socket s) {
+                             called = true;
+                             error = ec;
+                             CHECK_FALSE(s.is_open());
+                           }));
+    asio::steady_timer timer(ioc, 100ms);
+    std::size_t fds_mid = 0;
+    timer.async_wait([&](std::error_code) {
+      fds_mid = open_fds();
+      signal.emit(asio::cancellation_type::terminal);
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    ioc.run();
+    CHECK(called);
+    CHECK(error == asio::error::operation_aborted);
+    CHECK(fds_mid > fds_before);  // the hanging attempt's socket was open
+    CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  }
+  CHECK(open_fds() == fds_before);
+}
+
+TEST_CASE("the socket-setup hook runs on every attempt's socket, before its connect") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 50ms;
+  int calls = 0;
+  opts.socket_setup = [&](asio::ip::tcp::socket& s, std::error_code& ec) {
+    ++calls;
+    CHECK(s.is_open());
+    s.set_option(asio::ip::tcp::no_delay(true), ec);
+  };
+  asio::io_context ioc;
+  std::optional<heyes::DialResult> result;
+  fx.dialer().async_dial_result(ioc.get_executor(), fx.name(), fx.service(), opts,
+                                [&](std::error_code, heyes::DialResult r) { result.emplace(std::move(r)); });
+  ioc.run();
+  REQUIRE(result);
+  CHECK(calls == static_cast<int>(count_events(result->trace, heyes::event::attempt_start)));
+  CHECK(calls == 2);
+  // The option set by the hook is still on the socket that connected.
+  asio::ip::tcp::no_delay nd;
+  result->socket.get_option(nd);
+  CHECK(nd.value());
+}
+
+TEST_CASE("a failing socket-setup hook fails that attempt only") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.socket_setup = [](asio::ip::tcp::socket& s, std::error_code& ec) {
+    if (s.local_endpoint().protocol() == asio::ip::tcp::v6()) ec = std::make_error_code(std::errc::permission_denied);
+  };
+  asio::io_context ioc;
+  std::optional<heyes::DialResult> result;
+  std::error_code error;
+  fx.dialer().async_dial_result(ioc.get_executor(), fx.name(), fx.service(), opts,
+                                [&](std::error_code ec, heyes::DialResult r) {
+                                  error = ec;
+                                  result.emplace(std::move(r));
+                                });
+  ioc.run();
+  REQUIRE(result);
+  CHECK_MESSAGE(!error, error.message());
+  CHECK(result->endpoint.address().to_string() == "127.0.0.1");
+  // The IPv6 attempt failed at once, so IPv4 did not wait the attempt delay.
+  CHECK(result->elapsed < 200ms);
+  REQUIRE(result->failures.size() == 1);
+  CHECK(result->failures[0].error == std::errc::permission_denied);
+}
+
+TEST_CASE("address literals skip DNS") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;
+  std::optional<heyes::DialResult> result;
+  fx.dialer().async_dial_result(ioc.get_executor(), "127.0.0.1", fx.service(), fx.options(),
+                                [&](std::error_code ec, heyes::DialResult r) {
+                                  CHECK_MESSAGE(!ec, ec.message());
+                                  result.emplace(std::move(r));
+                                });
+  ioc.run();
+  REQUIRE(result);
+  CHECK(result->endpoint.address().to_string() == "127.0.0.1");
+  CHECK(count_events(result->trace, heyes::event::dns_query) == 0);
+  CHECK(fx.dns_queries() == 0);
+}
+
+TEST_CASE("input errors: bad host name, bad service, contradicting families") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  struct Case {
+    const char* host;
+    const char* service;
+    heyes::FamilyRestriction family;
+    heyes::errc expected;
+  };
+  // host, service, family restriction -> error
+  const Case cases[] = {
+      {"bad..name.test", "80", heyes::FamilyRestriction::any, heyes::errc::bad_host_name},
+      {"127.0.0.1", "0", heyes::FamilyRestriction::any, heyes::errc::bad_service},
+      {"127.0.0.1", "65536", heyes::FamilyRestriction::any, heyes::errc::bad_service},
+      {"127.0.0.1", "no-such-service-xyz", heyes::FamilyRestriction::any, heyes::errc::bad_service},
+      {"127.0.0.1", "", heyes::FamilyRestriction::any, heyes::errc::bad_service},
+      {"127.0.0.1", "80", heyes::FamilyRestriction::v6, heyes::errc::family_unavailable},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.host);
+    CAPTURE(c.service);
+    asio::io_context ioc;
+    heyes::DialOptions opts = fx.options();
+    opts.family = c.family;
+    std::error_code error;
+    fx.dialer().async_dial(ioc.get_executor(), c.host, c.service, opts,
+                           [&](std::error_code ec, asio::ip::tcp::socket) { error = ec; });
+    ioc.run();
+    CHECK(error == heyes::make_error_code(c.expected));
+  }
+  CHECK(fx.dns_queries() == 0);
+}
+
+TEST_CASE("resolve_service: numbers and /etc/services names, no DNS") {
+  std::error_code ec;
+  CHECK(heyes::resolve_service("8080", ec) == 8080);
+  CHECK_FALSE(ec);
+  if (std::filesystem::exists("/etc/services")) {
+    CHECK(heyes::resolve_service("https", ec) == 443);
+    CHECK_FALSE(ec);
+  }
+  for (const char* bad : {"", "0", "65536", "99999999999", "-1", "1x", "with space", "no-such-service-xyz"}) {
+    CAPTURE(bad);
+    heyes::resolve_service(bad, ec);
+    CHECK(ec == heyes::errc::bad_service);
+  }
+}
+
+TEST_CASE("blocking dial: the socket on the caller's executor; DialError keeps each address's cause") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;  // nobody runs it: the blocking dial does not need that
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 50ms;
+  auto s = fx.dialer().dial(ioc.get_executor(), fx.name(), fx.service(), opts);
+  CHECK(s.remote_endpoint().address().to_string() == "127.0.0.1");
+
+  // A port with no listener: refused on both families.
+  std::uint16_t closed = heyes::test::closed_port();
+  std::error_code ec;
+  auto none = fx.dialer().dial(ioc.get_executor(), "127.0.0.1", std::to_string(closed), opts, ec);
+  CHECK(ec == heyes::errc::all_attempts_failed);
+  CHECK_FALSE(none.is_open());
+  try {
+    fx.dialer().dial(ioc.get_executor(), "127.0.0.1", std::to_string(closed), opts);
+    FAIL("no exception");
+  } catch (const heyes::DialError& e) {
+    CHECK(e.code() == heyes::errc::all_attempts_failed);
+    REQUIRE(e.failures().size() == 1);
+    CHECK(e.failures()[0].error == asio::error::connection_refused);
+  }
+}
+
+TEST_CASE("a multi-threaded io_context runs many dials at once") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 30ms;
+  std::size_t fds_before = open_fds();
+  {
+    asio::io_context ioc;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 8; ++i) {
+      fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts,
+                             [&](std::error_code ec, asio::ip::tcp::socket s) {
+                               if (!ec && s.is_open()) ++ok;
+                             });
+    }
+    std::thread other([&] { ioc.run(); });
+    ioc.run();
+    other.join();
+    CHECK(ok == 8);
+  }
+  fx.drain();
+  CHECK(open_fds() == fds_before);
+}
+
+namespace {
+
+// Runs one dial to completion on a fresh io_context.
+std::pair<std::error_code, heyes::DialResult> dial_once(heyes::Dialer& dialer, const std::string& host,
+                                                        const std::string& service, const heyes::DialOptions& opts) {
+  asio::io_context ioc;
+  std::error_code error;
+  std::optional<heyes::DialResult> result;
+  dialer.async_dial_result(ioc.get_executor(), host, service, opts, [&](std::error_code ec, heyes::DialResult r) {
+    error = ec;
+    result.emplace(std::move(r));
+  });
+  ioc.run();
+  REQUIRE(result);
+  return {error, std::move(*result)};
+}
+
+std::string first_attempt(const heyes::Trace& trace) {
+  for (const auto& e : trace.events()) {
+    if (e.type == heyes::event::attempt_start && e.address) return e.address->to_string();
+  }
+  return {};
+}
+
+// A host description for the usable-family decision: IPv4 only.
+class Ipv4OnlyHost final : public heyes::ConnectivityProbe {
+ public:
+  std::vector<heyes::InterfaceAddress> interface_addresses() override {
+    return {{"lo", *heyes::IpAddress::parse("127.0.0.1")}, {"lo", *heyes::IpAddress::parse("::1")},
+            {"eth0", *heyes::IpAddress::parse("192.0.2.2")}};
+  }
+  std::error_code route_to(const heyes::IpAddress& destination) override {
+    if (destination.is_v6()) return std::make_error_code(std::errc::network_unreachable);
+    return {};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("history: the second dial to a black-holed IPv6 goes to IPv4 at once") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::Dialer dialer(fx.dialer_options());  // history on (the default)
+  heyes::DialOptions opts = fx.options();
+  opts.use_history = true;
+  auto [e1, r1] = dial_once(dialer, fx.name(), fx.service(), opts);
+  REQUIRE_MESSAGE(!e1, e1.message());
+  CHECK(first_attempt(r1.trace) == "::1");
+  CHECK(r1.elapsed >= 200ms);
+  REQUIRE(dialer.history() != nullptr);
+  CHECK(dialer.history()->recently_failed(*heyes::IpAddress::parse("::1"), std::chrono::steady_clock::now()));
+
+  auto [e2, r2] = dial_once(dialer, fx.name(), fx.service(), opts);
+  REQUIRE_MESSAGE(!e2, e2.message());
+  CHECK(first_attempt(r2.trace) == "127.0.0.1");
+  CHECK(r2.endpoint.address().to_string() == "127.0.0.1");
+  CHECK(r2.elapsed < 150ms);
+}
+
+TEST_CASE("issue 7: on an IPv4-only host the AAAA query is not sent and nothing waits for it") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  // AAAA is never answered: a dual-stack host would wait the Resolution Delay for it.
+  const std::string name = "v6-silent.heyes.test";
+  fx.dns().add_host(name, {*heyes::IpAddress::parse("127.0.0.1")});
+  heyes::dns::TestAnswer drop;
+  drop.drop = true;
+  fx.dns().set(name, heyes::dns::RecordType::aaaa, drop);
+  heyes::DialOptions opts = fx.options();
+  opts.resolution_delay = 500ms;  // wide, so "waited" and "did not wait" cannot be confused
+
+  SUBCASE("IPv6 unusable: only A is asked, the attempt starts with the A answer") {
+    heyes::DialerOptions o = fx.dialer_options();
+    o.connectivity_probe = std::make_shared<Ipv4OnlyHost>();
+    heyes::Dialer dialer(std::move(o));
+    opts.addrconfig = true;
+    auto [ec, r] = dial_once(dialer, name, fx.service(), opts);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    CHECK(r.endpoint.address().to_string() == "127.0.0.1");
+    CHECK(r.elapsed < 250ms);
+    CHECK(fx.dns().query_count(name, heyes::dns::RecordType::aaaa) == 0);
+    CHECK(fx.dns().query_count(name, heyes::dns::RecordType::a) >= 1);
+    CHECK(count_events(r.trace, heyes::event::families_usable) == 2);
+  }
+  SUBCASE("--no-addrconfig: both asked, the Resolution Delay is waited for AAAA") {
+    opts.addrconfig = false;
+    auto [ec, r] = dial_once(fx.dialer(), name, fx.service(), opts);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    CHECK(r.endpoint.address().to_string() == "127.0.0.1");
+    CHECK(r.elapsed >= 450ms);
+    CHECK(r.elapsed < 2s);
+    CHECK(fx.dns().query_count(name, heyes::dns::RecordType::aaaa) >= 1);
+  }
+}
+
+TEST_CASE("a local address or -4 restricts the queries and the attempts to its family") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions bound = fx.options();
+  bound.local_address = heyes::IpAddress::parse("127.0.0.1");
+  heyes::DialOptions v4only = fx.options();
+  v4only.family = heyes::FamilyRestriction::v4;
+  for (const auto* opts : {&bound, &v4only}) {
+    fx.dns().clear_queries();
+    auto [ec, r] = dial_once(fx.dialer(), fx.name(), fx.service(), *opts);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    CHECK(r.endpoint.address().to_string() == "127.0.0.1");
+    CHECK(r.elapsed < 200ms);  // the black-holed ::1 was never tried
+    CHECK(count_events(r.trace, heyes::event::attempt_start) == 1);
+    CHECK(fx.dns().query_count(fx.name(), heyes::dns::RecordType::aaaa) == 0);
+    if (opts->local_address) CHECK(r.socket.local_endpoint().address().to_string() == "127.0.0.1");
+  }
+}
+
+TEST_CASE("the overall timeout ends a dial stuck on a black hole, sockets closed") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  const std::string name = "v6-only.heyes.test";
+  fx.dns().add_host(name, {*heyes::IpAddress::parse("::1")});
+  heyes::DialOptions opts = fx.options();
+  opts.timeout = 300ms;
+  std::size_t fds_before = open_fds();
+  {
+    auto [ec, r] = dial_once(fx.dialer(), name, fx.service(), opts);
+    CHECK(ec == heyes::errc::timed_out);
+    CHECK(r.elapsed >= 250ms);
+    CHECK(r.elapsed < 2s);
+    CHECK_FALSE(r.socket.is_open());
+    CHECK(count_events(r.trace, heyes::event::timed_out) == 1);
+  }
+  CHECK(open_fds() == fds_before);
+}
+
+TEST_CASE("cancellation right after the start completes with operation_aborted") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;
+  asio::cancellation_signal signal;
+  std::error_code error;
+  fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), fx.options(),
+                         asio::bind_cancellation_slot(signal.slot(),
+                                                      [&](std::error_code ec, asio::ip::tcp::socket) { error = ec; }));
+  signal.emit(asio::cancellation_type::total);
+  ioc.run();
+  CHECK(error == asio::error::operation_aborted);
+}
+
+TEST_CASE("an io_context destroyed mid-dial frees the operation and closes its sockets") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  heyes::DialOptions opts = fx.options();
+  opts.attempt_delay = 2s;
+  std::size_t fds_before = open_fds();
+  auto sentinel = std::make_shared<int>(0);  // owned by the handler, so by the operation
+  {
+    asio::io_context ioc;
+    fx.dialer().async_dial(ioc.get_executor(), fx.name(), fx.service(), opts,
+                           [sentinel](std::error_code, asio::ip::tcp::socket) { ++*sentinel; });
+    ioc.run_for(100ms);  // DNS answered, the ::1 attempt hanging
+    CHECK(open_fds() > fds_before);
+  }
+  CHECK(*sentinel == 0);             // never called
+  CHECK(sentinel.use_count() == 1);  // the operation and its handler are gone
+  CHECK(open_fds() == fds_before);   // with the attempt's socket
+}
+
+namespace {
+
+template <class T>
+struct CountingAllocator {
+  using value_type = T;
+  int* allocations;
+  int* deallocations;
+  CountingAllocator(int* a, int* d) : allocations(a), deallocations(d) {}
+  template <class U>
+  CountingAllocator(const CountingAllocator<U>& o) : allocations(o.allocations), deallocations(o.deallocations) {}
+  T* allocate(std::size_t n) {
+    ++*allocations;
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) {
+    ++*deallocations;
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const CountingAllocator<U>& o) const noexcept {
+    return allocations == o.allocations;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the handler's associated executor and allocator are honoured") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;
+  auto strand = asio::make_strand(ioc);
+  int allocations = 0, deallocations = 0;
+  bool on_strand = false;
+  fx.dialer().async_dial(
+      ioc.get_executor(), "127.0.0.1", fx.service(), fx.options(),
+      asio::bind_allocator(CountingAllocator<void>(&allocations, &deallocations),
+                           asio::bind_executor(strand, [&](std::error_code ec, asio::ip::tcp::socket) {
+                             CHECK_MESSAGE(!ec, ec.message());
+                             on_strand = strand.running_in_this_thread();
+                           })));
+  ioc.run();
+  CHECK(on_strand);
+  CHECK(allocations >= 1);  // the operation's state that holds the handler
+  CHECK(allocations == deallocations);
+}

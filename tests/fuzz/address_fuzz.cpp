@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Fuzz target: address literals, nameserver literals, host-name checks, localhost names, search candidates.
+// Fuzz target: address literals, nameserver literals, service (port) names of the dial API, host-name checks,
+// localhost names, search candidates.
 #include <string>
+
+#include "heyes/dial.hpp"
 
 #include "fuzz_support.hpp"
 #include "heyes/address.hpp"
@@ -21,6 +24,19 @@ void check_literals(std::string_view text) {
     require(ns->port != 0, "nameserver port is not 0");
     auto again = heyes::dns::Nameserver::parse(ns->to_string());
     require(again && *again == *ns, "Nameserver round trip");
+  }
+}
+
+// The dial API's service argument: a port 1..65535 or an /etc/services name.
+void check_service(std::string_view text) {
+  std::error_code ec;
+  auto port = heyes::resolve_service(text, ec);
+  require(ec ? port == 0 : port != 0, "a service gives a port or an error");
+  bool digits = !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (digits) {
+    long value = std::stol(std::string(text));
+    require((value >= 1 && value <= 65535) == !ec, "numeric services are exactly 1..65535");
+    if (!ec) require(port == value, "a numeric service is its own port");
   }
 }
 
@@ -57,6 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_literals(text);
   auto [first, rest] = heyes::fuzz::split_first_line(text);
   check_literals(first);
+  check_service(first);
   check_names(first, rest);
   return 0;
 }

@@ -44,9 +44,13 @@ Answer interpret(const Message& m, std::string_view qname, RecordType type, int 
     current = c->target;
     seen.push_back(current);
   }
-  // The RRset of the final name.
+  // The RRset of the final name. An AAAA record holding an IPv4-mapped
+  // address (::ffff:a.b.c.d) is IPv4 to IpAddress and to the race: it is not
+  // an IPv6 answer, so it is dropped rather than reported under the v6 family.
+  const Family family = type == RecordType::a ? Family::v4 : Family::v6;
   for (const auto& r : m.answers) {
     if (r.type != type || r.klass != class_in || !names_equal(r.name, current)) continue;
+    if (r.address.family() != family) continue;
     ttl = std::min(ttl, r.ttl);
     if (std::find(a.addresses.begin(), a.addresses.end(), r.address) == a.addresses.end())
       a.addresses.push_back(r.address);

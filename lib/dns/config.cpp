@@ -269,8 +269,8 @@ std::optional<Nameserver> Nameserver::parse(std::string_view text) {
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
     if (close == std::string_view::npos) return std::nullopt;
-    auto addr = IpAddress::parse(text.substr(0, close + 1));
-    if (!addr || !addr->is_v6()) return std::nullopt;
+    auto addr = IpAddress::parse(text.substr(0, close + 1));  // refuses "[192.0.2.1]"
+    if (!addr) return std::nullopt;
     auto tail = text.substr(close + 1);
     if (tail.empty()) return Nameserver{*addr, 53};
     if (tail.front() != ':') return std::nullopt;
@@ -287,8 +287,9 @@ std::optional<Nameserver> Nameserver::parse(std::string_view text) {
     if (!addr || !addr->is_v4() || !port) return std::nullopt;
     return Nameserver{*addr, *port};
   }
+  // An IPv4-mapped IPv6 literal ("::ffff:192.0.2.1") is that IPv4 address.
   auto addr = IpAddress::parse(text);
-  if (!addr || (colons == 0) != addr->is_v4()) return std::nullopt;
+  if (!addr) return std::nullopt;
   return Nameserver{*addr, 53};
 }
 

@@ -336,7 +336,9 @@ void Writer::name(std::string_view text, bool compress) {
   if (wire > max_name_wire) throw std::invalid_argument(fmt::format("name longer than 255 bytes: '{}'", text));
   for (std::size_t i = 0; i < labels.size(); ++i) {
     std::string suffix;
-    for (std::size_t j = i; j < labels.size(); ++j) suffix += lower(labels[j]) + '\0';
+    // Each label length-prefixed: a separator byte could also be label data
+    // ("\000.\000" and "\000\000\000" would share a key and compress wrongly).
+    for (std::size_t j = i; j < labels.size(); ++j) suffix += static_cast<char>(labels[j].size()) + lower(labels[j]);
     if (auto it = suffixes_.find(suffix); compress && it != suffixes_.end()) {
       u16(static_cast<std::uint16_t>(0xC000 | it->second));
       return;

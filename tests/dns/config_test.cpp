@@ -51,6 +51,9 @@ TEST_CASE("Nameserver::parse: every documented form, and print back") {
   CHECK(ns("127.0.0.1:65535").port == 65535);
   CHECK(ns("127.0.0.1:1").port == 1);
   CHECK(ns("[::1]:53") == Nameserver{*IpAddress::parse("::1"), 53});
+  // IPv4-mapped literals are IPv4 addresses, bracketed or bare.
+  CHECK(ns("[::ffff:192.0.2.1]:5353").to_string() == "192.0.2.1:5353");
+  CHECK(ns("::ffff:192.0.2.1").to_string() == "192.0.2.1:53");
 }
 
 TEST_CASE("Nameserver::parse refuses bad forms and ports out of range") {

@@ -178,23 +178,27 @@ TEST_CASE("AAAA dropped: A at once, AAAA times out") {
   TestAnswer a;
   a.records = {Record::a("v6hole.example.com", ip("192.0.2.3"), 60)};
   server->set("v6hole.example.com", RecordType::a, a);
-  auto r = Resolver::create(options_for({server->nameserver()}));
+  auto o = options_for({server->nameserver()});
+  o.try_timeout = 1000ms;
+  auto r = Resolver::create(o);
   auto run = resolve(*r, "v6hole.example.com");
   REQUIRE(run.events.size() == 2);
   CHECK(run.events[0].first.family == Family::v4);
-  CHECK(run.at(Family::v4) < 250ms);
+  CHECK(run.at(Family::v4) < 500ms);
   CHECK(run.event(Family::v6)->error == errc::dns_timeout);
-  CHECK(run.at(Family::v6) >= 280ms);
-  CHECK(run.at(Family::v6) < 3000ms);
+  CHECK(run.at(Family::v6) >= 950ms);
+  CHECK(run.at(Family::v6) < 5000ms);
 }
 
 TEST_CASE("first server dead, second answers; spoofed answers ignored; TC -> TCP") {
   FakeDnsServer server;
   server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")});
-  auto r = Resolver::create(options_for({dead_port(), server->nameserver()}));
+  auto dead_first = options_for({dead_port(), server->nameserver()});
+  dead_first.try_timeout = 2000ms;
+  auto r = Resolver::create(dead_first);
   auto run = resolve(*r, "www.example.com");
   CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.1")});
-  CHECK(run.at(Family::v4) < 250ms);  // ICMP refused: no timeout waited
+  CHECK(run.at(Family::v4) < 1000ms);  // ICMP refused: the 2 s try timeout was not waited
 
   for (auto spoof : {TestAnswer::Spoof::wrong_id, TestAnswer::Spoof::wrong_question, TestAnswer::Spoof::wrong_port}) {
     TestAnswer a;
@@ -367,17 +371,17 @@ TEST_CASE("cancel from the first event: nothing more is delivered, sockets close
   FakeDnsServer server;
   TestAnswer slow;
   slow.records = {Record::a("slow.example.com", ip("2001:db8::2"), 60)};
-  slow.delay = 300ms;
+  slow.delay = 1500ms;
   server->set("slow.example.com", RecordType::aaaa, slow);
   server->set("slow.example.com", RecordType::a, {.records = {Record::a("slow.example.com", ip("192.0.2.2"), 60)}});
   auto o = options_for({server->nameserver()});
-  o.try_timeout = 2000ms;
+  o.try_timeout = 3000ms;
   auto r = Resolver::create(o);
   const auto t0 = std::chrono::steady_clock::now();
   auto run = resolve(*r, "slow.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.cancel(); });
   CHECK(run.events.size() == 1);
   // run_for returned early: nothing (no socket, no timer) was left pending.
-  CHECK(std::chrono::steady_clock::now() - t0 < 250ms);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1000ms);  // not the 1.5 s AAAA delay
 
   // Cancelled before the io_context ran: no event at all.
   asio::io_context ioc;
@@ -421,13 +425,12 @@ TEST_CASE("async_resolve: future, callback, error and per-operation cancellation
   auto f = r->async_resolve(ioc.get_executor(), "www.example.com", asio::use_future);
   CHECK(f.get() == std::vector{ip("2001:db8::1"), ip("192.0.2.1")});  // AAAA first
 
-  auto nx = r->async_resolve(ioc.get_executor(), "nope.example.com", asio::use_future);
-  try {
-    nx.get();
-    FAIL("expected an error");
-  } catch (const std::system_error& e) {
-    CHECK(e.code() == errc::host_not_found);
-  }
+  // A plain callback (an error through use_future would travel as an
+  // exception_ptr, whose refcount ThreadSanitizer cannot see in libstdc++).
+  std::promise<std::error_code> nx;
+  r->async_resolve(ioc.get_executor(), "nope.example.com",
+                   [&](std::error_code ec, std::vector<IpAddress> a) { nx.set_value(a.empty() ? ec : std::error_code()); });
+  CHECK(nx.get_future().get() == errc::host_not_found);
 
   std::promise<std::error_code> done;
   asio::cancellation_signal signal;
@@ -449,7 +452,9 @@ TEST_CASE("async_resolve: future, callback, error and per-operation cancellation
 TEST_CASE("lookups from many threads on a thread pool share the cache safely") {
   FakeDnsServer server;
   for (int i = 0; i < 8; ++i) server->add_host("h" + std::to_string(i) + ".example", {ip("192.0.2.1"), ip("2001:db8::1")});
-  auto r = Resolver::create(options_for({server->nameserver()}));
+  auto o = options_for({server->nameserver()});
+  o.try_timeout = 5000ms;  // 80 lookups at once, possibly under a sanitizer
+  auto r = Resolver::create(o);
   asio::thread_pool pool(4);
   std::atomic<int> events{0};
   std::vector<std::thread> starters;
@@ -460,8 +465,7 @@ TEST_CASE("lookups from many threads on a thread pool share the cache safely") {
                  [&](const ResolveEvent& e) { events += e.addresses.size() == 1; });
     });
   for (auto& s : starters) s.join();
-  for (int i = 0; i < 200 && events < 160; ++i) std::this_thread::sleep_for(10ms);
-  pool.join();
+  pool.join();  // returns once every lookup has finished
   CHECK(events == 160);
 }
 

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+// Heap accounting for the benchmark: the program replaces the global operator new/delete.
+#pragma once
+
+#include <cstdint>
+
+namespace heyes::bench {
+
+// Totals since the start of the process, over every thread that is not
+// excluded (the loopback listener's thread excludes itself).
+struct AllocTotals {
+  std::uint64_t allocations = 0;
+  std::uint64_t bytes = 0;
+};
+
+AllocTotals alloc_totals() noexcept;
+
+// Allocations made on the calling thread are not counted from now on.
+void exclude_this_thread_from_alloc_count() noexcept;
+
+}  // namespace heyes::bench

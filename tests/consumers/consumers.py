@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# heyes as a dependency: builds a tiny outside program via pkg-config, a meson subproject, or CMake.
+"""consumers.py MODE --build-dir B --source-dir S --cxx CXX...
+
+MODE is one of:
+  pkgconfig  `meson install --destdir` the build into a temporary directory,
+             compile consumer.cpp with `pkg-config --cflags --libs heyes`, run it
+  cmake      same install, then a CMake project doing find_package(heyes)
+  meson      a meson project with heyes in subprojects/heyes (a symlink to
+             this source tree), dependency('heyes') resolved by the
+             subproject's meson.override_dependency
+The consumer's output must name the address it was given and this version.
+Exit 0 pass, 1 fail, 77 skip (the tool the mode needs is missing).
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+STEP_TIMEOUT = 240  # s, one configure/build/run step (the meson mode compiles heyes)
+
+
+def step(cmd, env=None, cwd=None):
+    """Runs one step, prints it; raises with its output when it fails."""
+    print("$", " ".join(cmd), flush=True)
+    r = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=STEP_TIMEOUT)
+    if r.returncode != 0:
+        raise RuntimeError(f"step failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    return r.stdout
+
+
+def find_file(root, name):
+    for dirpath, _, files in os.walk(root):
+        if name in files:
+            return os.path.join(dirpath, name)
+    raise RuntimeError(f"{name} not installed under {root}")
+
+
+def install(opts, tmp):
+    """meson install --destdir; returns (destdir, prefix inside it)."""
+    dest = os.path.join(tmp, "dest")
+    step(["meson", "install", "-C", opts.build_dir, "--destdir", dest, "--no-rebuild", "--quiet"])
+    pc = find_file(dest, "heyes.pc")
+    # .../<prefix>/<libdir>/pkgconfig/heyes.pc: read the prefix from the file.
+    prefix = next(l.split("=", 1)[1].strip() for l in open(pc) if l.startswith("prefix="))
+    return dest, dest + prefix
+
+
+def project_dir(tmp, build_file, build_name):
+    src = os.path.join(tmp, "consumer")
+    os.makedirs(src)
+    shutil.copy(os.path.join(HERE, "consumer.cpp"), src)
+    shutil.copy(os.path.join(HERE, build_file), os.path.join(src, build_name))
+    return src
+
+
+def lib_env(root):
+    """LD_LIBRARY_PATH covering every directory under root holding a libheyes.so."""
+    dirs = {d for d, _, files in os.walk(root) if any(f.startswith("libheyes.so") for f in files)}
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(sorted(dirs) + [env.get("LD_LIBRARY_PATH", "")])
+    return env
+
+
+def via_pkgconfig(opts, tmp):
+    dest, prefix = install(opts, tmp)
+    pc_dir = os.path.dirname(find_file(dest, "heyes.pc"))
+    env = dict(os.environ, PKG_CONFIG_PATH=pc_dir)
+    # As if installed in `prefix`: heyes.pc's paths are relative to ${prefix}.
+    flags = step(["pkg-config", f"--define-variable=prefix={prefix}", "--cflags", "--libs", "heyes"],
+                 env=env).split()
+    exe = os.path.join(tmp, "consumer")
+    step(opts.cxx + ["-std=c++20", os.path.join(HERE, "consumer.cpp"), "-o", exe] + flags)
+    return exe, lib_env(dest)
+
+
+def via_cmake(opts, tmp):
+    _, prefix = install(opts, tmp)
+    src = project_dir(tmp, "consumer-CMakeLists.txt", "CMakeLists.txt")
+    build = os.path.join(tmp, "build")
+    step(["cmake", "-S", src, "-B", build, f"-DCMAKE_PREFIX_PATH={prefix}",
+          f"-DCMAKE_CXX_COMPILER={opts.cxx[0]}"])
+    step(["cmake", "--build", build])
+    return os.path.join(build, "consumer"), lib_env(prefix)
+
+
+def via_meson(opts, tmp):
+    src = project_dir(tmp, "consumer-meson.build", "meson.build")
+    os.makedirs(os.path.join(src, "subprojects"))
+    os.symlink(opts.source_dir, os.path.join(src, "subprojects", "heyes"))
+    build = os.path.join(tmp, "build")
+    # No installed heyes may win over the subproject: force the fallback.
+    step(["meson", "setup", build, src, "--force-fallback-for=heyes", "--buildtype=plain"],
+         env=dict(os.environ, CXX=" ".join(opts.cxx)))
+    step(["meson", "compile", "-C", build, "-j", "2"])
+    return os.path.join(build, "consumer"), lib_env(build)
+
+
+MODES = {"pkgconfig": (via_pkgconfig, "pkg-config"), "cmake": (via_cmake, "cmake"),
+         "meson": (via_meson, "meson")}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("mode", choices=MODES)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--source-dir", required=True)
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--cxx", nargs="+", default=["c++"])
+    opts = ap.parse_args()
+    build_consumer, tool = MODES[opts.mode]
+    if shutil.which(tool) is None:
+        print(f"SKIP: {tool} not installed")
+        return SKIP
+    tmp = tempfile.mkdtemp(prefix=f"heyes-consumer-{opts.mode}-")
+    try:
+        exe, env = build_consumer(opts, tmp)
+        out = step([exe, "127.0.0.1"], env=env)
+        print(out, end="")
+        if out.split() != ["127.0.0.1", "ipv4", "heyes", opts.version]:
+            print(f"FAIL: unexpected output {out!r}")
+            return 1
+        return 0
+    except (RuntimeError, subprocess.TimeoutExpired) as err:
+        print(f"FAIL: {err}")
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

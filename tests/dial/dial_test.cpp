@@ -335,10 +335,11 @@ TEST_CASE("a multi-threaded io_context runs many dials at once") {
 
 namespace {
 
-// Runs one dial to completion on a fresh io_context.
-std::pair<std::error_code, heyes::DialResult> dial_once(heyes::Dialer& dialer, const std::string& host,
-                                                        const std::string& service, const heyes::DialOptions& opts) {
-  asio::io_context ioc;
+// Runs one dial to completion on ioc (which must outlive the result's socket).
+std::pair<std::error_code, heyes::DialResult> dial_once(asio::io_context& ioc, heyes::Dialer& dialer,
+                                                        const std::string& host, const std::string& service,
+                                                        const heyes::DialOptions& opts) {
+  ioc.restart();
   std::error_code error;
   std::optional<heyes::DialResult> result;
   dialer.async_dial_result(ioc.get_executor(), host, service, opts, [&](std::error_code ec, heyes::DialResult r) {
@@ -378,14 +379,16 @@ TEST_CASE("history: the second dial to a black-holed IPv6 goes to IPv4 at once")
   heyes::Dialer dialer(fx.dialer_options());  // history on (the default)
   heyes::DialOptions opts = fx.options();
   opts.use_history = true;
-  auto [e1, r1] = dial_once(dialer, fx.name(), fx.service(), opts);
+  asio::io_context ioc1;
+  auto [e1, r1] = dial_once(ioc1, dialer, fx.name(), fx.service(), opts);
   REQUIRE_MESSAGE(!e1, e1.message());
   CHECK(first_attempt(r1.trace) == "::1");
   CHECK(r1.elapsed >= 200ms);
   REQUIRE(dialer.history() != nullptr);
   CHECK(dialer.history()->recently_failed(*heyes::IpAddress::parse("::1"), std::chrono::steady_clock::now()));
 
-  auto [e2, r2] = dial_once(dialer, fx.name(), fx.service(), opts);
+  asio::io_context ioc2;
+  auto [e2, r2] = dial_once(ioc2, dialer, fx.name(), fx.service(), opts);
   REQUIRE_MESSAGE(!e2, e2.message());
   CHECK(first_attempt(r2.trace) == "127.0.0.1");
   CHECK(r2.endpoint.address().to_string() == "127.0.0.1");
@@ -409,7 +412,8 @@ TEST_CASE("issue 7: on an IPv4-only host the AAAA query is not sent and nothing 
     o.connectivity_probe = std::make_shared<Ipv4OnlyHost>();
     heyes::Dialer dialer(std::move(o));
     opts.addrconfig = true;
-    auto [ec, r] = dial_once(dialer, name, fx.service(), opts);
+    asio::io_context ioc3;
+    auto [ec, r] = dial_once(ioc3, dialer, name, fx.service(), opts);
     REQUIRE_MESSAGE(!ec, ec.message());
     CHECK(r.endpoint.address().to_string() == "127.0.0.1");
     CHECK(r.elapsed < 250ms);
@@ -419,7 +423,8 @@ TEST_CASE("issue 7: on an IPv4-only host the AAAA query is not sent and nothing 
   }
   SUBCASE("--no-addrconfig: both asked, the Resolution Delay is waited for AAAA") {
     opts.addrconfig = false;
-    auto [ec, r] = dial_once(fx.dialer(), name, fx.service(), opts);
+    asio::io_context ioc4;
+    auto [ec, r] = dial_once(ioc4, fx.dialer(), name, fx.service(), opts);
     REQUIRE_MESSAGE(!ec, ec.message());
     CHECK(r.endpoint.address().to_string() == "127.0.0.1");
     CHECK(r.elapsed >= 450ms);
@@ -437,7 +442,8 @@ TEST_CASE("a local address or -4 restricts the queries and the attempts to its f
   v4only.family = heyes::FamilyRestriction::v4;
   for (const auto* opts : {&bound, &v4only}) {
     fx.dns().clear_queries();
-    auto [ec, r] = dial_once(fx.dialer(), fx.name(), fx.service(), *opts);
+    asio::io_context ioc5;
+    auto [ec, r] = dial_once(ioc5, fx.dialer(), fx.name(), fx.service(), *opts);
     REQUIRE_MESSAGE(!ec, ec.message());
     CHECK(r.endpoint.address().to_string() == "127.0.0.1");
     CHECK(r.elapsed < 200ms);  // the black-holed ::1 was never tried
@@ -456,7 +462,8 @@ TEST_CASE("the overall timeout ends a dial stuck on a black hole, sockets closed
   opts.timeout = 300ms;
   std::size_t fds_before = open_fds();
   {
-    auto [ec, r] = dial_once(fx.dialer(), name, fx.service(), opts);
+    asio::io_context ioc6;
+    auto [ec, r] = dial_once(ioc6, fx.dialer(), name, fx.service(), opts);
     CHECK(ec == heyes::errc::timed_out);
     CHECK(r.elapsed >= 250ms);
     CHECK(r.elapsed < 2s);

@@ -214,6 +214,11 @@ class Lab:
         self.counter = 0
         self.iptables = {"4": "iptables", "6": "ip6tables"}
         self.tmp = tempfile.mkdtemp(prefix="heyes-lab-")
+        self.open_namespaces = []  # closed at the end whatever happened
+
+    def close_all(self):
+        for ns in list(self.open_namespaces):
+            ns.close()
 
     def sh(self, *cmd, ns=None, check=True, timeout=10):
         full = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
@@ -241,6 +246,7 @@ class Namespace:
         self.lab = lab
         self.name = f"heyes-lab-{os.getpid()}-{lab.counter}"
         self.procs = []
+        lab.open_namespaces.append(self)  # before it exists: an interruption may come at any point
         lab.sh("ip", "netns", "add", self.name)
         lab.sh("ip", "link", "set", "lo", "up", ns=self.name)
 
@@ -281,6 +287,8 @@ class Namespace:
             except (ProcessLookupError, ValueError):
                 pass
         self.lab.sh("ip", "netns", "del", self.name, check=False)
+        if self in self.lab.open_namespaces:
+            self.lab.open_namespaces.remove(self)
 
 
 # --- Inside the namespace: listeners and readiness ---------------------------
@@ -525,7 +533,7 @@ def main():
 
     # meson's timeout sends SIGTERM: turn it into an exception so every
     # finally block (namespace and process clean-up) runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGTERM, on_sigterm)
     for var in ("RES_OPTIONS", "LOCALDOMAIN"):  # the resolver honours them, as glibc
         os.environ.pop(var, None)
     lab = Lab(opts)
@@ -536,7 +544,16 @@ def main():
             return SKIP
         return run_all(lab, plan(opts.only))
     finally:
+        # Whatever was interrupted half-way: no second signal stops this.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        lab.close_all()
         shutil.rmtree(lab.tmp, ignore_errors=True)
+
+
+def on_sigterm(*_):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean-up must not be interrupted
+    sys.exit(1)
 
 
 def run_all(lab, runs):

@@ -10,7 +10,9 @@ MODE is one of:
   meson      a meson project with heyes in subprojects/heyes (a symlink to
              this source tree), dependency('heyes') resolved by the
              subproject's meson.override_dependency
-The consumer's output must name the address it was given and this version.
+The consumer dials the loopback demo network (demo.test: ::1 silently broken,
+127.0.0.1 working, served by heyes' own TestServer); its output must name
+127.0.0.1 and this version.
 Exit 0 pass, 1 fail, 77 skip (the tool the mode needs is missing).
 """
 
@@ -121,9 +123,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix=f"heyes-consumer-{opts.mode}-")
     try:
         exe, env = build_consumer(opts, tmp)
-        out = step([exe, "127.0.0.1"], env=env)
+        out = step([exe], env=env)
         print(out, end="")
-        if out.split() != ["127.0.0.1", "ipv4", "heyes", opts.version]:
+        if out.split() != ["127.0.0.1", "heyes", opts.version]:
             print(f"FAIL: unexpected output {out!r}")
             return 1
         return 0

@@ -5,18 +5,27 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <fmt/core.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <fmt/core.h>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "heyes/dial.hpp"
+#include "heyes/dns/resolver.hpp"
+#include "heyes/dns/test_server.hpp"
 #include "harness.hpp"
 #include "support/loopback_targets.hpp"
 
@@ -97,6 +106,27 @@ class AsioConnector {
   asio::io_context& ioc_;
   tcp::endpoint ep_;
   std::vector<tcp::socket> sockets_;
+};
+
+// heyes: async_dial on a Dialer (the process-wide default one for literals,
+// or one whose resolver asks the loopback TestServer).
+class HeyesConnector {
+ public:
+  HeyesConnector(asio::io_context& ioc, heyes::Dialer& dialer, std::string host, std::string service,
+                 heyes::DialOptions options)
+      : ioc_(ioc), dialer_(dialer), host_(std::move(host)), service_(std::move(service)), options_(std::move(options)) {}
+
+  template <class Done>
+  void start(std::size_t, Done done) {
+    dialer_.async_dial(ioc_.get_executor(), host_, service_, options_, std::move(done));
+  }
+
+ private:
+  asio::io_context& ioc_;
+  heyes::Dialer& dialer_;
+  std::string host_;
+  std::string service_;
+  heyes::DialOptions options_;
 };
 
 // ---------------------------------------------------------------------------
@@ -189,6 +219,95 @@ Pair paired(int reps, int chunks, H run_heyes, B run_base) {
   return {median_sample(hs), median_sample(bs), median(wall_ratios), median(cpu_ratios)};
 }
 
+// Heap use per operation.
+struct AllocPerOp {
+  double allocations = 0;
+  double bytes = 0;
+};
+
+// n sequential connects after a short warm-up (asio recycles its operation
+// memory, heyes fills its caches), counting every allocation made meanwhile
+// by any thread but the listener's.
+template <class Connector>
+AllocPerOp allocs_per_connect(asio::io_context& ioc, Connector& c, int n) {
+  run_sequential(ioc, c, std::min(n, 100));
+  AllocTotals before = alloc_totals();
+  Sample s = run_sequential(ioc, c, n);
+  AllocTotals after = alloc_totals();
+  if (s.failures) return {-1, -1};
+  return {static_cast<double>(after.allocations - before.allocations) / n,
+          static_cast<double>(after.bytes - before.bytes) / n};
+}
+
+// ---------------------------------------------------------------------------
+// Resolver lookups, one after the other.
+
+// n lookups of name, each started once the previous one has delivered an
+// event for every family; a failed family counts as a failure.
+Sample run_lookups(asio::io_context& ioc, heyes::dns::Resolver& resolver, const std::string& name, int n) {
+  struct Loop {
+    asio::io_context& ioc;
+    heyes::dns::Resolver& resolver;
+    const std::string& name;
+    int left;
+    int events = 0;
+    int failures = 0;
+    std::shared_ptr<heyes::dns::Resolver::Lookup> lookup;
+    void next() {
+      events = 0;
+      lookup = resolver.start(ioc.get_executor(), name, {}, [this](const heyes::dns::ResolveEvent& e) {
+        if (e.error && e.error != heyes::errc::no_data) note_failure(e.error, failures);
+        // The next lookup starts outside this one's handler.
+        if (++events == 2 && --left > 0) asio::post(ioc, [this] { next(); });
+      });
+    }
+  };
+  Loop loop{ioc, resolver, name, n, 0, 0, nullptr};
+  ioc.restart();
+  Stopwatch watch;
+  loop.next();
+  ioc.run();
+  loop.lookup.reset();
+  return {watch.wall_us() / n, watch.cpu_us() / n, loop.failures};
+}
+
+// ---------------------------------------------------------------------------
+// getaddrinfo of a name of the hosts file: the system resolver's best case.
+
+// True when /etc/nsswitch.conf consults files before anything else for
+// hosts, so getaddrinfo("localhost") is answered from /etc/hosts and never
+// reaches a nameserver.
+bool hosts_from_files_first() {
+  std::FILE* f = std::fopen("/etc/nsswitch.conf", "r");
+  if (f == nullptr) return false;  // glibc without the file: "dns [!UNAVAIL=return] files"
+  char line[512];
+  bool files_first = false;
+  while (std::fgets(line, sizeof line, f)) {
+    std::string_view l = line;
+    if (l.rfind("hosts:", 0) != 0) continue;
+    l.remove_prefix(6);
+    l.remove_prefix(std::min(l.find_first_not_of(" \t"), l.size()));
+    files_first = l.rfind("files", 0) == 0;
+  }
+  std::fclose(f);
+  return files_first;
+}
+
+// Average cost of getaddrinfo("localhost", "80", AI_NUMERICSERV); a wall of
+// -1 when the call fails.
+Sample getaddrinfo_cost(int n) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  Stopwatch watch;
+  for (int i = 0; i < n; ++i) {
+    addrinfo* result = nullptr;
+    if (getaddrinfo("localhost", "80", &hints, &result) != 0) return {-1, -1, 1};
+    freeaddrinfo(result);
+  }
+  return {watch.wall_us() / n, watch.cpu_us() / n, 0};
+}
+
 // ---------------------------------------------------------------------------
 // Table rows.
 
@@ -219,6 +338,192 @@ void print_table(const std::vector<Row>& rows) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// The loopback world of one run.
+
+// The scriptable DNS server on its own thread (not counted in the client's
+// CPU time nor in its allocations).
+class DnsThread {
+ public:
+  DnsThread() : server_(std::make_unique<heyes::dns::TestServer>(ioc_.get_executor())) {
+    thread_ = std::thread([this] {
+      exclude_this_thread_from_alloc_count();
+      ioc_.run();
+    });
+  }
+  ~DnsThread() {
+    asio::post(ioc_, [this] { server_->close(); });
+    work_.reset();
+    thread_.join();
+  }
+  heyes::dns::TestServer& server() { return *server_; }
+
+ private:
+  asio::io_context ioc_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{ioc_.get_executor()};
+  std::unique_ptr<heyes::dns::TestServer> server_;
+  std::thread thread_;
+};
+
+constexpr const char* bench_name = "bench.heyes.test";
+
+class Bench {
+ public:
+  explicit Bench(const Settings& s) : s_(s), plain_(ioc_, endpoint(), static_cast<std::size_t>(s.concurrent)) {
+    // A: 127.0.0.1 for an hour; AAAA: NODATA, negatively cached for as long.
+    heyes::dns::TestAnswer nodata;
+    nodata.negative_ttl = 3600;
+    dns_.server().add_host(bench_name, {*heyes::IpAddress::parse("127.0.0.1")}, 3600);
+    dns_.server().set(bench_name, heyes::dns::RecordType::aaaa, nodata);
+    dialer_ = std::make_unique<heyes::Dialer>(dialer_options(1024));
+  }
+
+  void run() {
+    literal_sequential();
+    name_sequential();
+    name_concurrent();
+    heap_per_dial();
+    resolver_costs();
+    noise_floor();
+  }
+  const std::vector<Row>& rows() const { return rows_; }
+
+ private:
+  tcp::endpoint endpoint() const { return {asio::ip::make_address("127.0.0.1"), listener_.port()}; }
+  std::string service() const { return std::to_string(listener_.port()); }
+  int chunk() const { return std::min(s_.connects, 1000); }
+  int chunks() const { return s_.connects / chunk(); }
+
+  // A Dialer that asks only the loopback TestServer, with no hosts file.
+  heyes::DialerOptions dialer_options(std::size_t cache_entries) {
+    heyes::DialerOptions o;
+    o.resolver.config.nameservers = {dns_.server().nameserver()};
+    o.resolver.config.timeout = std::chrono::seconds(1);
+    o.resolver.cache_entries = cache_entries;
+    return o;
+  }
+  static heyes::DialOptions trace(bool on) {
+    heyes::DialOptions o;
+    o.keep_trace = on;
+    return o;
+  }
+
+  // (1) A literal: the process-wide default Dialer, default options.
+  void literal_sequential() {
+    HeyesConnector h(ioc_, heyes::Dialer::default_dialer(), "127.0.0.1", service(), {});
+    auto hr = [&] { return run_sequential(ioc_, h, chunk()); };
+    auto br = [&] { return run_sequential(ioc_, plain_, chunk()); };
+    add_pair_rows(rows_, "(1) literal 127.0.0.1, sequential", paired(s_.reps, chunks(), hr, br), 1.10);
+    HeyesConnector q(ioc_, heyes::Dialer::default_dialer(), "127.0.0.1", service(), trace(false));
+    auto qr = [&] { return run_sequential(ioc_, q, chunk()); };
+    add_pair_rows(rows_, "(1) literal, sequential, trace off", paired(s_.reps, chunks(), qr, br), 1.10);
+  }
+
+  // (2) By name, the cache warm, against plain asio to the literal.
+  void name_sequential() {
+    HeyesConnector h(ioc_, *dialer_, bench_name, service(), {});
+    run_sequential(ioc_, h, 10);  // warms the cache
+    std::size_t queries = dns_.server().queries().size();
+    auto hr = [&] { return run_sequential(ioc_, h, chunk()); };
+    auto br = [&] { return run_sequential(ioc_, plain_, chunk()); };
+    add_pair_rows(rows_, "(2) by name, warm cache, sequential", paired(s_.reps, chunks(), hr, br), 1.25);
+    check_no_queries(queries, "(2)");
+  }
+
+  // (3) 1,000 at once by name (cache warm) against 1,000 plain asio connects.
+  void name_concurrent() {
+    HeyesConnector h(ioc_, *dialer_, bench_name, service(), {});
+    run_sequential(ioc_, h, 10);
+    std::size_t queries = dns_.server().queries().size();
+    auto hr = [&] { return run_concurrent(ioc_, h, s_.concurrent); };
+    auto br = [&] { return run_concurrent(ioc_, plain_, s_.concurrent); };
+    auto what = fmt::format("(3) by name, {} concurrent, per batch", s_.concurrent);
+    add_pair_rows(rows_, what, paired(s_.reps, s_.batches, hr, br), 1.25);
+    check_no_queries(queries, "(3)");
+  }
+
+  // A warm cache means no DNS traffic; say so if there was some.
+  void check_no_queries(std::size_t before, const char* what) {
+    std::size_t sent = dns_.server().queries().size() - before;
+    if (sent) fmt::print(stderr, "heyes-bench: {}: {} DNS queries with a warm cache\n", what, sent);
+  }
+
+  // (4) Heap bytes and allocations per dial.
+  void heap_per_dial() {
+    AllocPerOp base = allocs_per_connect(ioc_, plain_, s_.alloc_dials);
+    HeyesConnector off(ioc_, heyes::Dialer::default_dialer(), "127.0.0.1", service(), trace(false));
+    add_heap_rows("(4) heap per dial, literal, trace off", allocs_per_connect(ioc_, off, s_.alloc_dials), base, true);
+    HeyesConnector on(ioc_, heyes::Dialer::default_dialer(), "127.0.0.1", service(), trace(true));
+    add_heap_rows("(4) heap per dial, literal, trace on", allocs_per_connect(ioc_, on, s_.alloc_dials), base, false);
+    HeyesConnector name(ioc_, *dialer_, bench_name, service(), trace(false));
+    add_heap_rows("(4) heap per dial, by name (cache hit), trace off", allocs_per_connect(ioc_, name, s_.alloc_dials),
+                  base, false);
+  }
+
+  void add_heap_rows(const std::string& what, AllocPerOp h, AllocPerOp base, bool targeted) {
+    auto target = [&](bool ok) { return targeted ? std::optional<bool>(ok && h.bytes >= 0) : std::nullopt; };
+    rows_.push_back({what + ": allocations", fmt::format("{:.1f}", h.allocations),
+                     fmt::format("{:.1f} (asio)", base.allocations), std::nullopt, targeted ? "≤ 32" : "",
+                     target(h.allocations <= 32)});
+    rows_.push_back({what + ": bytes", fmt::format("{:.0f} B", h.bytes), fmt::format("{:.0f} B (asio)", base.bytes),
+                     std::nullopt, targeted ? "≤ 4096 B" : "", target(h.bytes <= 4096)});
+  }
+
+  // (5) The resolver: a cache hit, an uncached query to the loopback DNS
+  // server, a hosts-file answer; getaddrinfo of a hosts-file name beside.
+  void resolver_costs() {
+    std::string why_not;
+    Sample gai{-1, -1, 1};
+    if (hosts_from_files_first()) gai = getaddrinfo_cost(s_.queries);
+    auto cached = heyes::dns::Resolver::create(dialer_options(1024).resolver);
+    run_lookups(ioc_, *cached, bench_name, 1);
+    reported(rows_, "(5) lookup, cache hit (A + negative AAAA)", run_lookups(ioc_, *cached, bench_name, s_.lookups),
+             gai);
+    auto uncached = heyes::dns::Resolver::create(dialer_options(0).resolver);
+    reported(rows_, "(5) lookup, uncached: AAAA + A to the loopback DNS server",
+             run_lookups(ioc_, *uncached, bench_name, s_.queries), gai);
+    auto with_hosts = dialer_options(0).resolver;
+    with_hosts.hosts.add("bench-hosts.heyes.test", *heyes::IpAddress::parse("127.0.0.1"));
+    auto hosts = heyes::dns::Resolver::create(with_hosts);
+    reported(rows_, "(5) lookup, hosts file", run_lookups(ioc_, *hosts, "bench-hosts.heyes.test", s_.queries), gai);
+  }
+
+  static void reported(std::vector<Row>& rows, const std::string& what, Sample h, Sample gai) {
+    std::string base = gai.wall_us < 0 ? "n/a" : us(gai.wall_us) + " (getaddrinfo)";
+    std::optional<double> ratio;
+    if (gai.wall_us > 0) ratio = h.wall_us / gai.wall_us;
+    rows.push_back({what + ", wall", us(h.wall_us), base, ratio, "", std::nullopt});
+  }
+
+  // What ratio noise alone gives on this machine: plain asio against itself.
+  void noise_floor() {
+    auto br = [&] { return run_sequential(ioc_, plain_, chunk()); };
+    Pair p = paired(s_.reps, chunks(), br, br);
+    rows_.push_back({"noise floor: asio vs asio, sequential, wall", us(p.heyes.wall_us), us(p.base.wall_us),
+                     p.wall_ratio, "", std::nullopt});
+  }
+
+  Settings s_;
+  heyes::test::AcceptingListener listener_{"127.0.0.1", exclude_this_thread_from_alloc_count};
+  DnsThread dns_;
+  asio::io_context ioc_;
+  AsioConnector plain_;
+  std::unique_ptr<heyes::Dialer> dialer_;
+  std::vector<Row> rows_;
+};
+
+// What the table was made on, for the README.
+void print_context(const Settings& s) {
+  utsname u{};
+  uname(&u);
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  fmt::print("heyes-bench: {} {} {}, {} CPUs, load {:.2f}; g++ {}; {} sequential connects, {} concurrent x {} "
+             "batches, {} repetitions (medians)\n\n",
+             u.sysname, u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN), load[0], __VERSION__, s.connects,
+             s.concurrent, s.batches, s.reps);
+}
+
 }  // namespace heyes::bench
 
 int main(int argc, char** argv) {
@@ -226,18 +531,9 @@ int main(int argc, char** argv) {
   Settings s;
   if (!parse_settings(argc, argv, s)) return 2;
   heyes::test::raise_fd_limit();
-
-  heyes::test::AcceptingListener listener("127.0.0.1", exclude_this_thread_from_alloc_count);
-  asio::io_context ioc(1);
-  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), listener.port());
-  AsioConnector plain(ioc, ep, static_cast<std::size_t>(s.concurrent));
-
-  std::vector<Row> rows;
-  int chunk = std::min(s.connects, 1000);
-  auto seq = [&] { return run_sequential(ioc, plain, chunk); };
-  add_pair_rows(rows, "literal, sequential (asio vs asio)", paired(s.reps, s.connects / chunk, seq, seq), 1.10);
-  auto conc = [&] { return run_concurrent(ioc, plain, s.concurrent); };
-  add_pair_rows(rows, "concurrent (asio vs asio)", paired(s.reps, s.batches, conc, conc), 1.25);
-  print_table(rows);
+  print_context(s);
+  Bench bench(s);
+  bench.run();
+  print_table(bench.rows());
   return 0;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The asio shell of one dial: drives Resolver -> Race with real sockets and one timer, on a strand.
+#include <algorithm>
 #include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -166,6 +167,14 @@ void DialOp::start_race(const dns::Families& expected) {
   config.expect_v6 = expected.v6;
   config.expect_v4 = expected.v4;
   config.attempt_delay_from_history = options_.attempt_delay_from_history;
+  // RFC 6724 rule 6 decides between the families: when the policy gives a
+  // global IPv4 address a higher precedence than every AAAA address, IPv4 is
+  // the preferred family and an early AAAA answer waits for A.
+  const PolicyTable* policy = options_.policy ? &*options_.policy : dialer_->policy.get();
+  config.v4_outranks = [policy](const std::vector<IpAddress>& v6) {
+    int v4 = policy->precedence(IpAddress::v4({192, 0, 2, 1}));
+    return std::all_of(v6.begin(), v6.end(), [&](const IpAddress& a) { return policy->precedence(a) < v4; });
+  };
   race::History* history = options_.use_history ? dialer_->history.get() : nullptr;
   race_.emplace(config, [this](std::vector<IpAddress> c) { return order(std::move(c)); }, history, &trace_, start_);
 }
@@ -192,6 +201,9 @@ void DialOp::start_lookup(const dns::Families& families) {
 // could never put a black-holed IPv6 behind IPv4: recently failed addresses
 // are therefore ordered as a second group, after all the others.
 std::vector<IpAddress> DialOp::order(std::vector<IpAddress> candidates) const {
+  // One address has one order: skip the source lookups (a socket and a
+  // netlink dump each), which were most of the cost of a dial to a literal.
+  if (candidates.size() <= 1) return candidates;
   const PolicyTable& policy = options_.policy ? *options_.policy : *dialer_->policy;
   race::History* history = options_.use_history ? dialer_->history.get() : nullptr;
   std::vector<IpAddress> fresh, failed;

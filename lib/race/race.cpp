@@ -159,22 +159,30 @@ void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> ad
 }
 
 // RFC 8305 section 3: A (with addresses) before AAAA: wait the Resolution
-// Delay for AAAA. The same wait applies to an AAAA answer whose every address
-// failed recently (history) while A is awaited: starting one of them at once
-// would stall the dial on a known-bad path for a whole attempt delay.
+// Delay for AAAA. The same wait applies to an AAAA answer while A is awaited
+// when starting it at once would be wrong: every address failed recently
+// (history), or the policy ranks IPv4 above all of them (the preferred
+// family is IPv4, so it is the one worth waiting for).
 void Race::State::maybe_wait_for_other(TimePoint now, Family family, const std::vector<IpAddress>& fresh) {
   Family other = family == Family::v4 ? Family::v6 : Family::v4;
   if (fresh.empty() || dns[index(other)] != Dns::waiting || resolution_deadline) return;
-  bool all_failed = history != nullptr && std::all_of(fresh.begin(), fresh.end(), [&](const IpAddress& a) {
-    return history->recently_failed(a, now);
-  });
-  if (family == Family::v6 && !all_failed) return;
+  std::string_view why = "A first";
+  if (family == Family::v6) {
+    bool all_failed = history != nullptr && std::all_of(fresh.begin(), fresh.end(), [&](const IpAddress& a) {
+      return history->recently_failed(a, now);
+    });
+    if (all_failed)
+      why = "every AAAA address failed recently";
+    else if (config.v4_outranks && config.v4_outranks(fresh))
+      why = "the policy prefers IPv4 to every AAAA address";
+    else
+      return;
+  }
   awaited = other;
   resolution_deadline = now + std::max<Duration>(config.resolution_delay, Duration::zero());
   note(now, event::resolution_delay, other, std::nullopt,
-       fmt::format("{}: waiting up to {} ms for {}",
-                   family == Family::v4 ? "A first" : "every AAAA address failed recently",
-                   to_ms(*resolution_deadline - now), other == Family::v6 ? "AAAA" : "A"));
+       fmt::format("{}: waiting up to {} ms for {}", why, to_ms(*resolution_deadline - now),
+                   other == Family::v6 ? "AAAA" : "A"));
 }
 
 void Race::State::answer_error(TimePoint now, Family family, std::error_code error) {

@@ -142,16 +142,7 @@ SCENARIOS = [
 # Rows heyes fails today, with the cause. They still run and print what went
 # wrong, marked "known", and do not fail the run unless --strict is given.
 # Remove a row's entry once it passes (the run says so).
-PREFERRED_FAMILY = ("the race starts on the AAAA answer at once although the policy ranks "
-                    "IPv4 first here; RFC 8305 section 3 waits for the preferred family's answer")
-KNOWN = {
-    ("3", "dual/6to4"): PREFERRED_FAMILY,
-    ("4", "dual/6to4"): PREFERRED_FAMILY,
-    ("5", "dual/6to4"): PREFERRED_FAMILY,
-    ("6", "dual/6to4"): PREFERRED_FAMILY,
-    ("7", "dual/6to4"): PREFERRED_FAMILY,
-    ("P", "dual/native"): PREFERRED_FAMILY,
-}
+KNOWN = {}
 
 
 @dataclass

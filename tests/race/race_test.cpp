@@ -2,6 +2,8 @@
 // RFC 8305 race timelines on a virtual clock: sections 3, 4 and 5, endings, timeout, cancellation.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "timeline.hpp"
 
 using namespace heyes;
@@ -413,4 +415,52 @@ TEST_CASE("IPv4 unusable (expect_v4 = false): AAAA starts at once and its failur
   t.refuse(t.attempt("2001:db8::1"));
   REQUIRE(t.finish);
   CHECK(t.finish->error == errc::all_attempts_failed);
+}
+
+// When the policy prefers IPv4 to the AAAA addresses (6to4 under the RFC 6724
+// table, or a gai.conf that raises ::ffff:0:0/96), IPv4 is the preferred
+// family: an AAAA answer that comes first waits the Resolution Delay for A.
+namespace {
+Config prefer_v4_to_6to4() {
+  Config c;
+  c.v4_outranks = [](const std::vector<IpAddress>& v6) {
+    return std::all_of(v6.begin(), v6.end(), [](const IpAddress& a) { return a.bytes()[0] == 0x20 && a.bytes()[1] == 0x02; });
+  };
+  return c;
+}
+std::vector<IpAddress> v4_first(std::vector<IpAddress> in) {
+  std::stable_partition(in.begin(), in.end(), [](const IpAddress& a) { return a.is_v4(); });
+  return in;
+}
+}  // namespace
+
+TEST_CASE("6to4 AAAA first, A at 20 ms: the AAAA waits, IPv4 starts at 20 ms") {
+  Timeline t(prefer_v4_to_6to4(), nullptr, v4_first);
+  t.answer_aaaa({"2002:c633:6401::1"});
+  CHECK(t.starts.empty());
+  CHECK(t.timer_ms() == 50);
+  t.advance_to(20);
+  t.answer_a({"192.0.2.1"});
+  REQUIRE(t.starts.size() == 1);
+  CHECK(t.starts[0].at_ms == 20);
+  CHECK(t.starts[0].address == ip("192.0.2.1"));
+  t.advance_to(270);
+  CHECK(t.started_at("2002:c633:6401::1") == 270);
+}
+
+TEST_CASE("6to4 AAAA first, A never answers: IPv6 starts at the Resolution Delay") {
+  Timeline t(prefer_v4_to_6to4(), nullptr, v4_first);
+  t.answer_aaaa({"2002:c633:6401::1"});
+  t.advance_to(49);
+  CHECK(t.starts.empty());
+  t.advance_to(50);
+  REQUIRE(t.starts.size() == 1);
+  CHECK(t.starts[0].address == ip("2002:c633:6401::1"));
+}
+
+TEST_CASE("native AAAA first under the same policy: starts at once") {
+  Timeline t(prefer_v4_to_6to4(), nullptr, v4_first);
+  t.answer_aaaa({"2001:db8::1", "2002:c633:6401::1"});
+  REQUIRE(t.starts.size() == 1);
+  CHECK(t.starts[0].at_ms == 0);
 }

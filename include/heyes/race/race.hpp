@@ -27,6 +27,11 @@ struct Config {
   bool expect_v6 = true;                         // an AAAA answer (or error) will come
   bool expect_v4 = true;                         // an A answer (or error) will come
   bool attempt_delay_from_history = true;        // 2 x smoothed RTT of the destination, clamped to [100 ms, 2 s]
+  // True when the address policy ranks IPv4 above every one of these IPv6
+  // addresses (say 6to4 under the RFC 6724 table, or a gai.conf that prefers
+  // IPv4). Then an AAAA answer that comes first waits the Resolution Delay for
+  // A, as RFC 8305 section 3 has an A answer wait for AAAA. Empty: never.
+  std::function<bool(const std::vector<IpAddress>& v6)> v4_outranks;
 };
 
 // Orders the addresses not yet attempted: RFC 6724 sort plus RFC 8305 section

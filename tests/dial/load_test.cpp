@@ -23,6 +23,7 @@
 
 #include "heyes/dial.hpp"
 #include "heyes/dns/test_server.hpp"
+#include "support/fake_dns_server.hpp"
 #include "support/loopback_targets.hpp"
 
 namespace {
@@ -66,26 +67,6 @@ struct Target {
 };
 
 IpAddress addr(const char* text) { return *IpAddress::parse(text); }
-
-// The DNS server on its own thread, scripted per name (see LoadWorld).
-class DnsThread {
- public:
-  DnsThread() : server_(std::make_unique<heyes::dns::TestServer>(ioc_.get_executor())) {
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~DnsThread() {
-    asio::post(ioc_, [this] { server_->close(); });
-    work_.reset();
-    thread_.join();
-  }
-  heyes::dns::TestServer& server() { return *server_; }
-
- private:
-  asio::io_context ioc_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{ioc_.get_executor()};
-  std::unique_ptr<heyes::dns::TestServer> server_;
-  std::thread thread_;
-};
 
 // Names answered normally ("ok", "dual": AAAA ::1 too, "slow": 150 ms late)
 // or badly ("drop": never, "junk": garbage, "nx": NXDOMAIN); 100 of each, so
@@ -160,7 +141,7 @@ class LoadWorld {
   heyes::test::AcceptingListener ok_{"127.0.0.1"};
   heyes::test::RefusingPort refused_{"127.0.0.1"};
   heyes::test::BlackholeListener hole_{"127.0.0.1"};
-  DnsThread dns_;
+  heyes::test::FakeDnsServer dns_;  // on its own thread, scripted per name
   std::optional<heyes::Dialer> dialer_;
 };
 

@@ -261,7 +261,7 @@ void DialOp::flush_resolve_events() {
 }
 
 void DialOp::on_query(const dns::QueryNote& note) {
-  if (done_) return;
+  if (done_ || !trace_.enabled()) return;
   trace_.add({std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_),
               std::string(event::dns_query), note.family, std::nullopt, note.name + " @" + note.server});
 }
@@ -388,9 +388,11 @@ void DialOp::finish(const race::Finish& f) {
 
 void DialOp::fail_early(std::error_code ec) {
   done_ = true;
-  trace_.add({std::chrono::duration_cast<std::chrono::microseconds>(now_ - start_),
-              std::string(ec == asio::error::operation_aborted ? event::cancelled : event::failed), std::nullopt,
-              std::nullopt, ec.message()});
+  if (trace_.enabled()) {
+    trace_.add({std::chrono::duration_cast<std::chrono::microseconds>(now_ - start_),
+                std::string(ec == asio::error::operation_aborted ? event::cancelled : event::failed), std::nullopt,
+                std::nullopt, ec.message()});
+  }
   complete(ec, DialResult{tcp::socket(io_ex_)});
 }
 

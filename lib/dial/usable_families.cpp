@@ -11,14 +11,16 @@ dns::Families usable_families(Dialer::State& dialer, std::string_view host, dns:
   // An explicit family and the localhost names (RFC 6761: loopback, always
   // usable) are queried whatever the host's interfaces say.
   if (explicit_family || dns::is_localhost_name(host)) {
-    trace.add({{}, std::string(event::families_usable), std::nullopt, std::nullopt,
-               explicit_family ? "not checked: the family was chosen by the caller"
-                               : "not checked: localhost is always reachable"});
+    if (trace.enabled()) {
+      trace.add({{}, std::string(event::families_usable), std::nullopt, std::nullopt,
+                 explicit_family ? "not checked: the family was chosen by the caller"
+                                 : "not checked: localhost is always reachable"});
+    }
     return requested;
   }
-  Connectivity c = dialer.connectivity.get(now);
-  c.note(trace);
-  dns::Families usable{requested.v6 && c.v6.usable, requested.v4 && c.v4.usable};
+  auto c = dialer.connectivity.snapshot(now);  // shared, not copied: no allocation per dial
+  if (trace.enabled()) c->note(trace);
+  dns::Families usable{requested.v6 && c->v6.usable, requested.v4 && c->v4.usable};
   // No family looks usable: that is a guess that must not make the dial
   // fail on its own, so ask for everything that was requested.
   if (!usable.v6 && !usable.v4) {

@@ -85,10 +85,15 @@ struct Race::State {
   std::vector<AttemptFailure> failures;
   std::vector<Action> actions;
 
-  // Trace helpers.
-  void note(TimePoint now, std::string_view type, std::optional<Family> family = {},
-            std::optional<IpAddress> address = {}, std::string detail = {});
-  void note_attempt(TimePoint now, std::string_view type, const Attempt& a, std::string detail);
+  // Trace helpers. The detail is a callable that makes the text, so a dial
+  // with the trace off formats nothing (that formatting was about a third of
+  // the instructions of a dial to a literal).
+  bool tracing() const { return trace != nullptr && trace->enabled(); }
+  template <class MakeDetail>
+  void note(TimePoint now, std::string_view type, std::optional<Family> family, std::optional<IpAddress> address,
+            MakeDetail&& make_detail);
+  template <class MakeDetail>
+  void note_attempt(TimePoint now, std::string_view type, const Attempt& a, MakeDetail&& make_detail);
 
   // Inputs.
   void answer(TimePoint now, Family family, std::vector<IpAddress> addresses, bool then_step = true);
@@ -124,22 +129,25 @@ struct Race::State {
 
 // ---------------------------------------------------------------- trace
 
+template <class MakeDetail>
 void Race::State::note(TimePoint now, std::string_view type, std::optional<Family> family,
-                       std::optional<IpAddress> address, std::string detail) {
-  if (trace == nullptr || !trace->enabled()) return;
+                       std::optional<IpAddress> address, MakeDetail&& make_detail) {
+  if (!tracing()) return;
   auto t = std::chrono::duration_cast<std::chrono::microseconds>(now - start);
-  trace->add(TraceEvent{t, std::string(type), family, address, std::move(detail)});
+  trace->add(TraceEvent{t, std::string(type), family, address, std::string(make_detail())});
 }
 
-void Race::State::note_attempt(TimePoint now, std::string_view type, const Attempt& a, std::string detail) {
-  note(now, type, a.address.family(), a.address, fmt::format("attempt {}: {}", a.id, detail));
+template <class MakeDetail>
+void Race::State::note_attempt(TimePoint now, std::string_view type, const Attempt& a, MakeDetail&& make_detail) {
+  note(now, type, a.address.family(), a.address,
+       [&] { return fmt::format("attempt {}: {}", a.id, std::string(make_detail())); });
 }
 
 // ---------------------------------------------------------------- inputs
 
 void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> addresses, bool then_step) {
   if (finished) return;
-  note(now, event::dns_answer, family, std::nullopt, fmt::format("{} address(es): {}", addresses.size(), join(addresses)));
+  note(now, event::dns_answer, family, std::nullopt, [&] { return fmt::format("{} address(es): {}", addresses.size(), join(addresses)); });
   dns[index(family)] = Dns::answered;
   // Drop duplicates and addresses already attempted or queued.
   std::vector<IpAddress> fresh;
@@ -181,13 +189,15 @@ void Race::State::maybe_wait_for_other(TimePoint now, Family family, const std::
   awaited = other;
   resolution_deadline = now + std::max<Duration>(config.resolution_delay, Duration::zero());
   note(now, event::resolution_delay, other, std::nullopt,
-       fmt::format("{}: waiting up to {} ms for {}", why, to_ms(*resolution_deadline - now),
-                   other == Family::v6 ? "AAAA" : "A"));
+       [&] {
+         return fmt::format("{}: waiting up to {} ms for {}", why, to_ms(*resolution_deadline - now),
+                            other == Family::v6 ? "AAAA" : "A");
+       });
 }
 
 void Race::State::answer_error(TimePoint now, Family family, std::error_code error) {
   if (finished) return;
-  note(now, event::dns_error, family, std::nullopt, error.message());
+  note(now, event::dns_error, family, std::nullopt, [&] { return error.message(); });
   // RFC 8305 section 3: a negative or failed answer stops the waiting at once.
   dns[index(family)] = Dns::failed;
   dns_errors[index(family)] = error;
@@ -199,7 +209,7 @@ void Race::State::connected(TimePoint now, AttemptId id) {
   Attempt* a = pending(id);
   if (a == nullptr) return;
   a->state = AttemptState::connected;
-  note_attempt(now, event::connected, *a, fmt::format("connected in {} ms", to_ms(now - a->started)));
+  note_attempt(now, event::connected, *a, [&] { return fmt::format("connected in {} ms", to_ms(now - a->started)); });
   if (history != nullptr) history->record_success(a->address, now - a->started, now);
   win(now, *a);
 }
@@ -209,7 +219,7 @@ void Race::State::failed(TimePoint now, AttemptId id, std::error_code error) {
   Attempt* a = pending(id);
   if (a == nullptr) return;
   a->state = AttemptState::failed;
-  note_attempt(now, event::attempt_failed, *a, error.message());
+  note_attempt(now, event::attempt_failed, *a, [&] { return error.message(); });
   failures.push_back({a->address, error});
   if (history != nullptr) history->record_failure(a->address, now);
   // RFC 8305 section 5: when an attempt fails, the next one starts at once
@@ -220,7 +230,7 @@ void Race::State::failed(TimePoint now, AttemptId id, std::error_code error) {
 
 void Race::State::cancel(TimePoint now) {
   if (finished) return;
-  note(now, event::cancelled, std::nullopt, std::nullopt, "cancelled by the caller");
+  note(now, event::cancelled, std::nullopt, std::nullopt, [] { return "cancelled by the caller"; });
   cancel_pending(now, "cancelled by the caller");
   finish(std::nullopt, std::make_error_code(std::errc::operation_canceled));
 }
@@ -251,7 +261,7 @@ void Race::State::maybe_begin(TimePoint now) {
   if (awaiting && now < *resolution_deadline) return;
   if (awaiting)
     note(now, event::resolution_delay, awaited, std::nullopt,
-         fmt::format("no {} answer in time: starting without it", awaited == Family::v6 ? "AAAA" : "A"));
+         [&] { return fmt::format("no {} answer in time: starting without it", awaited == Family::v6 ? "AAAA" : "A"); });
   reorder(now);
   racing = true;
   next_start = now;
@@ -280,7 +290,10 @@ void Race::State::reorder(TimePoint now) {
     failed = static_cast<std::size_t>(candidates.end() - ok);
   }
   note(now, event::sorted, std::nullopt, std::nullopt,
-       failed == 0 ? join(candidates) : fmt::format("{} ({} failed recently, last)", join(candidates), failed));
+       [&] {
+         return failed == 0 ? join(candidates)
+                            : fmt::format("{} ({} failed recently, last)", join(candidates), failed);
+       });
 }
 
 // RFC 8305 section 5: one attempt per Connection Attempt Delay, never more
@@ -299,8 +312,10 @@ void Race::State::start_attempt(TimePoint now) {
   attempts.push_back(a);
   actions.emplace_back(StartAttempt{a.id, address});
   note_attempt(now, event::attempt_start, a,
-               candidates.empty() ? std::string("last address")
-                                  : fmt::format("next attempt in {} ms", to_ms(a.delay)));
+               [&] {
+                 return candidates.empty() ? std::string("last address")
+                                           : fmt::format("next attempt in {} ms", to_ms(a.delay));
+               });
 }
 
 // The Connection Attempt Delay after starting address: from the history
@@ -347,8 +362,10 @@ void Race::State::win(TimePoint now, Attempt& winner) {
     if (slow && history != nullptr) history->record_failure(a.address, now);
     actions.emplace_back(CancelAttempt{a.id});
     note_attempt(now, event::attempt_cancelled, a,
-                 fmt::format("lost to {} after {} ms{}", winner.address.to_string(), to_ms(now - a.started),
-                             slow ? "; remembered as failed" : ""));
+                 [&] {
+                   return fmt::format("lost to {} after {} ms{}", winner.address.to_string(), to_ms(now - a.started),
+                                      slow ? "; remembered as failed" : "");
+                 });
   }
   finish(winner.id, {});
 }
@@ -356,7 +373,7 @@ void Race::State::win(TimePoint now, Attempt& winner) {
 void Race::State::give_up(TimePoint now) {
   std::error_code error = failures.empty() ? no_address_error() : make_error_code(errc::all_attempts_failed);
   note(now, event::failed, std::nullopt, std::nullopt,
-       fmt::format("{} ({} address(es) failed)", error.message(), failures.size()));
+       [&] { return fmt::format("{} ({} address(es) failed)", error.message(), failures.size()); });
   finish(std::nullopt, error);
 }
 
@@ -376,7 +393,7 @@ std::error_code Race::State::no_address_error() const {
 
 void Race::State::time_out(TimePoint now) {
   auto limit = to_ms(config.timeout);
-  note(now, event::timed_out, std::nullopt, std::nullopt, fmt::format("overall timeout of {} ms", limit));
+  note(now, event::timed_out, std::nullopt, std::nullopt, [&] { return fmt::format("overall timeout of {} ms", limit); });
   for (const auto& a : attempts)
     if (a.state == AttemptState::pending) failures.push_back({a.address, make_error_code(errc::timed_out)});
   cancel_pending(now, "overall timeout");
@@ -388,7 +405,7 @@ void Race::State::cancel_pending(TimePoint now, std::string_view why) {
     if (a.state != AttemptState::pending) continue;
     a.state = AttemptState::cancelled;
     actions.emplace_back(CancelAttempt{a.id});
-    note_attempt(now, event::attempt_cancelled, a, std::string(why));
+    note_attempt(now, event::attempt_cancelled, a, [&] { return std::string(why); });
   }
 }
 
@@ -431,11 +448,16 @@ Race::Race(Config config, Orderer order, History* history, Trace* trace, TimePoi
   s.attempt_delay = std::clamp<Duration>(config.attempt_delay, kMinAttemptDelay, kMaxAttemptDelay);
   if (s.attempt_delay != config.attempt_delay)
     s.note(start, event::warning, std::nullopt, std::nullopt,
-           fmt::format("connection attempt delay {} ms clamped to {} ms", to_ms(config.attempt_delay),
-                       to_ms(s.attempt_delay)));
+           [&] {
+             return fmt::format("connection attempt delay {} ms clamped to {} ms", to_ms(config.attempt_delay),
+                                to_ms(s.attempt_delay));
+           });
   if (s.attempt_delay < kRecommendedMinAttemptDelay)
     s.note(start, event::warning, std::nullopt, std::nullopt,
-           fmt::format("connection attempt delay {} ms is below the recommended 100 ms", to_ms(s.attempt_delay)));
+           [&] {
+             return fmt::format("connection attempt delay {} ms is below the recommended 100 ms",
+                                to_ms(s.attempt_delay));
+           });
   // A family that will not be asked for is never waited for (issue 7).
   if (!config.expect_v6) s.dns[0] = Dns::not_expected;
   if (!config.expect_v4) s.dns[1] = Dns::not_expected;

@@ -127,14 +127,16 @@ ConnectivityCache::ConnectivityCache() : ConnectivityCache(nullptr) {}
 ConnectivityCache::ConnectivityCache(std::shared_ptr<ConnectivityProbe> probe, Options options)
     : probe_(probe ? std::move(probe) : std::make_shared<SystemConnectivityProbe>()), options_(options) {}
 
-Connectivity ConnectivityCache::get(Clock::time_point now) {
+Connectivity ConnectivityCache::get(Clock::time_point now) { return *snapshot(now); }
+
+std::shared_ptr<const Connectivity> ConnectivityCache::snapshot(Clock::time_point now) {
   std::lock_guard lock(mutex_);
   // Detect again when nothing is cached, the answer expired, or the clock went back.
   if (!cached_ || now - detected_ >= options_.expiry || now < detected_) {
-    cached_ = detect_connectivity(*probe_, options_.targets);
+    cached_ = std::make_shared<const Connectivity>(detect_connectivity(*probe_, options_.targets));
     detected_ = now;
   }
-  return *cached_;
+  return cached_;
 }
 
 void ConnectivityCache::invalidate() {

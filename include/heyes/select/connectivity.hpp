@@ -87,6 +87,8 @@ class ConnectivityCache {
 
   // The cached answer, detected again when older than the expiry.
   Connectivity get(Clock::time_point now = Clock::now());
+  // The same answer shared rather than copied (the dial asks on every dial).
+  std::shared_ptr<const Connectivity> snapshot(Clock::time_point now = Clock::now());
   // Forget the cached answer (for example after a dial failed): the next get() detects again.
   void invalidate();
 
@@ -94,7 +96,7 @@ class ConnectivityCache {
   std::shared_ptr<ConnectivityProbe> probe_;
   Options options_;
   std::mutex mutex_;
-  std::optional<Connectivity> cached_;
+  std::shared_ptr<const Connectivity> cached_;
   Clock::time_point detected_{};
 };
 

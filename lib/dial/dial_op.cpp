@@ -2,11 +2,13 @@
 // The asio shell of one dial: drives Resolver -> Race with real sockets and one timer, on a strand.
 #include <algorithm>
 #include <asio/bind_executor.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
-#include <map>
+#include <atomic>
+#include <optional>
 #include <utility>
 
 #include "dialer_state.hpp"
@@ -52,8 +54,6 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
       : dialer_(std::move(dialer)),
         io_ex_(ex),
         strand_(asio::make_strand(ex)),
-        timer_(strand_),
-        anchor_(strand_),
         host_(std::move(host)),
         service_(std::move(service)),
         options_(std::move(options)),
@@ -68,6 +68,9 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   }
 
   asio::strand<asio::any_io_executor>& strand() { return strand_; }
+
+  // True while start_dial() runs: a completion then is immediate and posted.
+  std::atomic<bool> initiating{false};
 
   void start();
   void cancel();
@@ -103,11 +106,12 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   std::shared_ptr<Dialer::State> dialer_;
   asio::any_io_executor io_ex_;              // the sockets' executor (what the caller gets back)
   asio::strand<asio::any_io_executor> strand_;  // every handler of this dial runs here
-  asio::steady_timer timer_;
+  // Both made when first needed: a dial to one literal address needs neither.
+  std::optional<asio::steady_timer> timer_;
   // Waits "forever" from start to finish: this pending wait is what owns the
   // operation while only DNS is outstanding (the resolver's handlers hold it
   // weakly), so an io_context destroyed mid-dial frees it and its sockets.
-  asio::steady_timer anchor_;
+  std::optional<asio::steady_timer> anchor_;
   std::uint64_t timer_generation_ = 0;       // a wait that completed after a re-arm is stale
   std::string host_;
   std::string service_;
@@ -119,7 +123,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   std::optional<race::Race> race_;
   std::shared_ptr<dns::Resolver::Lookup> lookup_;
   std::vector<dns::ResolveEvent> resolve_events_;  // arrived, not yet fed to the race
-  std::map<race::AttemptId, std::unique_ptr<Attempt>> attempts_;  // kept until the op dies
+  std::vector<std::unique_ptr<Attempt>> attempts_;  // [id - 1]; kept until the op dies
   std::vector<std::pair<race::AttemptId, std::error_code>> setup_failures_;
   DialCompletion* completion_;
   bool cancelled_ = false;
@@ -180,8 +184,8 @@ void DialOp::start_race(const dns::Families& expected) {
 }
 
 void DialOp::start_lookup(const dns::Families& families) {
-  anchor_.expires_at(TimePoint::max());
-  anchor_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](std::error_code) {}));
+  anchor_.emplace(strand_, TimePoint::max());
+  anchor_->async_wait(asio::bind_executor(strand_, [self = shared_from_this()](std::error_code) {}));
   std::weak_ptr<DialOp> weak = weak_from_this();
   lookup_ = dialer_->resolver->start(
       strand_, host_, families,
@@ -267,7 +271,7 @@ void DialOp::on_query(const dns::QueryNote& note) {
 }
 
 void DialOp::on_connect(race::AttemptId id, std::error_code ec) {
-  Attempt& a = *attempts_.at(id);
+  Attempt& a = *attempts_.at(id - 1);
   // A closed attempt (cancelled, or the dial is over) reports nothing.
   if (done_ || !a.pending) return;
   now_ = Clock::now();
@@ -320,8 +324,9 @@ void DialOp::execute(const race::Action& action) {
 // Each attempt opens its own socket, so the setup hook's options stay on
 // the socket that connects (asio's range connect reopens and loses them).
 void DialOp::start_attempt(const race::StartAttempt& s) {
-  auto [it, inserted] = attempts_.emplace(s.id, std::make_unique<Attempt>(io_ex_));
-  Attempt& a = *it->second;
+  // The race numbers its attempts 1, 2, 3, ...
+  attempts_.push_back(std::make_unique<Attempt>(io_ex_));
+  Attempt& a = *attempts_.back();
   a.endpoint = tcp::endpoint(to_asio(s.address), port_);
   if (auto ec = open_socket(a)) {
     close_attempt(s.id);
@@ -343,9 +348,8 @@ std::error_code DialOp::open_socket(Attempt& a) {
 }
 
 void DialOp::close_attempt(race::AttemptId id) {
-  auto it = attempts_.find(id);
-  if (it == attempts_.end()) return;
-  Attempt& a = *it->second;
+  if (id == 0 || id > attempts_.size()) return;
+  Attempt& a = *attempts_[id - 1];
   a.pending = false;
   std::error_code ignored;
   a.socket.close(ignored);  // its handler comes later with operation_aborted and is ignored
@@ -353,8 +357,9 @@ void DialOp::close_attempt(race::AttemptId id) {
 
 void DialOp::arm_timer(TimePoint deadline) {
   ++timer_generation_;
-  timer_.expires_at(deadline);
-  timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this(), g = timer_generation_](
+  if (!timer_) timer_.emplace(strand_);
+  timer_->expires_at(deadline);
+  timer_->async_wait(asio::bind_executor(strand_, [self = shared_from_this(), g = timer_generation_](
                                                      std::error_code ec) { self->on_timer(ec, g); }));
 }
 
@@ -362,16 +367,19 @@ void DialOp::arm_timer(TimePoint deadline) {
 // (or stop it on cancellation), then hand the result over.
 void DialOp::finish(const race::Finish& f) {
   done_ = true;
-  timer_.cancel();
-  anchor_.cancel();
-  DialResult result{tcp::socket(io_ex_)};
-  if (f.winner) {
-    Attempt& winner = *attempts_.at(*f.winner);
-    winner.pending = false;
-    result.socket = std::move(winner.socket);
-    result.endpoint = winner.endpoint;
+  if (timer_) timer_->cancel();
+  if (anchor_) anchor_->cancel();
+  Attempt* winner = f.winner ? attempts_.at(*f.winner - 1).get() : nullptr;
+  DialResult result{winner ? std::move(winner->socket) : tcp::socket(io_ex_)};
+  if (winner) {
+    winner->pending = false;
+    result.endpoint = winner->endpoint;
   }
-  for (auto& [id, attempt] : attempts_) close_attempt(id);
+  for (auto& attempt : attempts_) {
+    std::error_code ignored;
+    attempt->pending = false;
+    attempt->socket.close(ignored);
+  }
   if (lookup_) {
     if (cancelled_) lookup_->cancel();
     else lookup_->abandon();
@@ -399,7 +407,7 @@ void DialOp::fail_early(std::error_code ec) {
 void DialOp::complete(std::error_code ec, DialResult result) {
   result.trace = std::move(trace_);
   result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now_ - start_);
-  std::exchange(completion_, nullptr)->complete(ec, std::move(result));
+  std::exchange(completion_, nullptr)->complete(ec, std::move(result), initiating.load(std::memory_order_relaxed));
 }
 
 // ---- entry points ----------------------------------------------------------
@@ -416,8 +424,16 @@ std::shared_ptr<DialOp> make_dial(const std::shared_ptr<Dialer::State>& dialer, 
   }
 }
 
+// asio::dispatch on a new strand runs start() inline, inside the strand,
+// when this thread is running the io_context (a completion handler starting
+// the next dial); that saves a trip through the queue and an extra poll of
+// the reactor per dial. Anything that ends the dial inside start() is then
+// posted (DialCompletion's immediate flag), so the handler never runs within
+// the initiating call.
 void start_dial(const std::shared_ptr<DialOp>& op) {
-  asio::post(op->strand(), [op] { op->start(); });
+  op->initiating.store(true, std::memory_order_relaxed);
+  asio::dispatch(op->strand(), [op] { op->start(); });
+  op->initiating.store(false, std::memory_order_relaxed);
 }
 
 void cancel_dial(const std::weak_ptr<DialOp>& weak) {

@@ -10,6 +10,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/deferred.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
@@ -192,6 +193,41 @@ TEST_CASE("the socket-setup hook runs on every attempt's socket, before its conn
   asio::ip::tcp::no_delay nd;
   result->socket.get_option(nd);
   CHECK(nd.value());
+}
+
+// A dial started from a handler on the io_context's thread starts inline (no
+// trip through the queue), so this is where an immediate completion could
+// slip into the initiating call.
+TEST_CASE("started from inside a handler, a dial that fails at once still completes later") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  asio::io_context ioc;
+  int completed = 0;
+  bool inside = false;
+  auto failing_setup = fx.options();
+  failing_setup.socket_setup = [](asio::ip::tcp::socket&, std::error_code& ec) {
+    ec = std::make_error_code(std::errc::permission_denied);
+  };
+  std::vector<std::error_code> errors;
+  asio::post(ioc, [&] {
+    inside = true;
+    auto handler = [&](std::error_code ec, asio::ip::tcp::socket) {
+      CHECK_FALSE(inside);  // never within async_dial
+      errors.push_back(ec);
+      ++completed;
+    };
+    fx.dialer().async_dial(ioc.get_executor(), "127.0.0.1", "no-such-service-here", fx.options(), handler);
+    fx.dialer().async_dial(ioc.get_executor(), "bad..name.test", "80", fx.options(), handler);
+    fx.dialer().async_dial(ioc.get_executor(), "127.0.0.1", fx.service(), failing_setup, handler);
+    fx.dialer().async_dial(ioc.get_executor(), "127.0.0.1", fx.service(), fx.options(), handler);
+    inside = false;
+  });
+  ioc.run();
+  CHECK(completed == 4);
+  REQUIRE(errors.size() == 4);
+  CHECK(std::count(errors.begin(), errors.end(), heyes::make_error_code(heyes::errc::bad_service)) == 1);
+  CHECK(std::count(errors.begin(), errors.end(), heyes::make_error_code(heyes::errc::bad_host_name)) == 1);
+  CHECK(std::count(errors.begin(), errors.end(), std::error_code()) == 1);
 }
 
 TEST_CASE("a failing socket-setup hook fails that attempt only") {

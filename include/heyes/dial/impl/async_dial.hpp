@@ -9,6 +9,7 @@
 #include <asio/cancellation_type.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
 
 #include <memory>
 #include <string>
@@ -19,9 +20,11 @@ namespace heyes::detail {
 
 // The completion of one dial with the handler type erased. The operation
 // calls exactly one of complete() or destroy(); both free the object.
+// immediate: the dial ended inside the initiating call (bad input, a socket
+// that could not be set up), so the handler must be posted, never run there.
 class DialCompletion {
  public:
-  virtual void complete(std::error_code ec, DialResult result) = 0;
+  virtual void complete(std::error_code ec, DialResult result, bool immediate) = 0;
   virtual void destroy() noexcept = 0;
 
  protected:
@@ -34,7 +37,8 @@ class DialOp;  // lib/dial/dial_op.cpp
 std::shared_ptr<DialOp> make_dial(const std::shared_ptr<Dialer::State>& dialer, const asio::any_io_executor& ex,
                                   std::string host, std::string service, DialOptions options,
                                   DialCompletion* completion);
-// Posts the start of the dial to its strand.
+// Starts the dial on its strand: at once when the caller runs inside the
+// io_context on this thread (as a plain async_connect would), else posted.
 void start_dial(const std::shared_ptr<DialOp>& op);
 // From any thread: posts a cancellation to the dial's strand (no-op once it is over).
 void cancel_dial(const std::weak_ptr<DialOp>& op);
@@ -69,7 +73,7 @@ class DialCompletionImpl final : public DialCompletion {
     }
   }
 
-  void complete(std::error_code ec, DialResult result) override {
+  void complete(std::error_code ec, DialResult result, bool immediate) override {
     // The slot must not call into the finished operation any more.
     auto slot = asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.clear();
@@ -80,14 +84,14 @@ class DialCompletionImpl final : public DialCompletion {
     asio::executor_work_guard<Executor> work(std::move(work_));
     free_self(alloc);
     auto ex = work.get_executor();
+    auto deliver = [&](auto&& f) {
+      if (immediate) asio::post(ex, std::move(f));
+      else asio::dispatch(ex, std::move(f));
+    };
     if constexpr (SocketOnly) {
-      asio::dispatch(ex, [h = std::move(handler), ec, s = std::move(result.socket)]() mutable {
-        std::move(h)(ec, std::move(s));
-      });
+      deliver([h = std::move(handler), ec, s = std::move(result.socket)]() mutable { std::move(h)(ec, std::move(s)); });
     } else {
-      asio::dispatch(ex, [h = std::move(handler), ec, r = std::move(result)]() mutable {
-        std::move(h)(ec, std::move(r));
-      });
+      deliver([h = std::move(handler), ec, r = std::move(result)]() mutable { std::move(h)(ec, std::move(r)); });
     }
   }
 

@@ -77,13 +77,26 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
         host_(std::move(host)),
         on_event_(std::move(on_event)),
         on_query_(std::move(on_query)),
-        linger_(strand_) {
+        linger_(std::in_place, *strand_) {
+    v6_.wanted = f.v6;
+    v4_.wanted = f.v4;
+  }
+
+  // Offline: no strand, no I/O; run() from the caller's thread collects the
+  // events, and stops (needs_network()) where a query would be sent.
+  LookupImpl(std::shared_ptr<ResolverImpl> r, std::string host, Families f, std::vector<ResolveEvent>& out)
+      : resolver_(std::move(r)),
+        host_(std::move(host)),
+        on_event_([&out](const ResolveEvent& e) { out.push_back(e); }),
+        offline_(true) {
     v6_.wanted = f.v6;
     v4_.wanted = f.v4;
   }
 
   // Runs the lookup on its strand (never inside Resolver::start()).
-  void begin() { asio::post(strand_, [self = shared_from_this()] { self->run(); }); }
+  void begin() { asio::post(*strand_, [self = shared_from_this()] { self->run(); }); }
+  void run_offline() { run(); }
+  bool needs_network() const noexcept { return needs_network_; }
   void cancel() override;
   void abandon(std::chrono::milliseconds linger) override;
 
@@ -121,11 +134,13 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   bool in_flight() const { return v6_.exchange || v4_.exchange; }
 
   std::shared_ptr<ResolverImpl> resolver_;
-  asio::strand<asio::any_io_executor> strand_;
+  std::optional<asio::strand<asio::any_io_executor>> strand_;  // none offline
   std::string host_;
   Resolver::EventHandler on_event_;
   Resolver::QueryHandler on_query_;
-  asio::steady_timer linger_;
+  std::optional<asio::steady_timer> linger_;  // none offline
+  const bool offline_ = false;
+  bool needs_network_ = false;  // offline: a query would have been sent
 
   std::recursive_mutex deliver_mu_;  // held while a handler runs: cancel() waits for it (or re-enters)
   std::atomic<bool> stopped_{false};
@@ -218,6 +233,11 @@ void LookupImpl::query(FamilyState& s) {
     e.name = hit->name;
     return on_result(s, std::move(e));
   }
+  if (offline_) {
+    needs_network_ = true;
+    closed_ = true;  // nothing more is decided or delivered
+    return;
+  }
   const Family f = s.family;
   std::string qname = s.qname;
   auto sent = [self = shared_from_this(), f, qname](const std::string& server) {
@@ -225,7 +245,7 @@ void LookupImpl::query(FamilyState& s) {
     self->on_query_(QueryNote{f, qname, server});
   };
   auto done = [self = shared_from_this(), f](detail::ExchangeResult r) { self->on_exchange(f, std::move(r)); };
-  s.exchange = detail::Exchange::start(strand_, s.qname, type, resolver_->exchange_options(), resolver_->health(),
+  s.exchange = detail::Exchange::start(*strand_, s.qname, type, resolver_->exchange_options(), resolver_->health(),
                                        std::move(sent), std::move(done));
 }
 
@@ -331,7 +351,7 @@ void LookupImpl::close_all() {
   closed_ = true;
   for (FamilyState* s : {&v6_, &v4_})
     if (auto e = std::exchange(s->exchange, nullptr)) e->cancel();
-  linger_.cancel();
+  if (linger_) linger_->cancel();
   std::lock_guard lock(deliver_mu_);
   on_event_ = nullptr;
   on_query_ = nullptr;
@@ -342,7 +362,7 @@ void LookupImpl::cancel() {
     std::lock_guard lock(deliver_mu_);
     stopped_ = true;
   }
-  asio::dispatch(strand_, [self = shared_from_this()] { self->close_all(); });
+  asio::dispatch(*strand_, [self = shared_from_this()] { self->close_all(); });
 }
 
 // Keep the queries in flight (at most linger) so that their answers reach
@@ -352,12 +372,12 @@ void LookupImpl::abandon(std::chrono::milliseconds linger) {
     std::lock_guard lock(deliver_mu_);
     stopped_ = true;
   }
-  asio::dispatch(strand_, [self = shared_from_this(), linger] {
+  asio::dispatch(*strand_, [self = shared_from_this(), linger] {
     if (self->closed_) return;
     self->abandoned_ = true;
     if (!self->in_flight()) return self->close_all();
-    self->linger_.expires_after(linger);
-    self->linger_.async_wait([self](std::error_code ec) {
+    self->linger_->expires_after(linger);
+    self->linger_->async_wait([self](std::error_code ec) {
       if (!ec) self->close_all();
     });
   });
@@ -393,6 +413,15 @@ std::shared_ptr<Resolver::Lookup> Resolver::start(const asio::any_io_executor& e
                                              std::move(on_query));
   lookup->begin();
   return lookup;
+}
+
+std::optional<std::vector<ResolveEvent>> Resolver::answer_now(std::string_view host, Families families) {
+  std::vector<ResolveEvent> events;
+  auto self = std::static_pointer_cast<ResolverImpl>(shared_from_this());
+  LookupImpl lookup(std::move(self), std::string(host), families, events);
+  lookup.run_offline();
+  if (lookup.needs_network()) return std::nullopt;
+  return events;
 }
 
 const ResolverOptions& Resolver::options() const noexcept { return static_cast<const ResolverImpl*>(this)->opts(); }

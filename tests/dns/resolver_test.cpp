@@ -352,6 +352,71 @@ TEST_CASE("search list: suffixes first for short names, stop at the first candid
   CHECK(server->query_count("nowhere.corp.example", RecordType::a) == 0);
 }
 
+// answer_now() must give exactly what start() would, or nothing (and send nothing).
+TEST_CASE("answer_now: localhost, hosts and warm cache at once; nothing when a query is needed") {
+  FakeDnsServer server;
+  server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")}, 300);
+  server->add_host("www", {ip("192.0.2.30")});
+  server->add_host("db.corp.example", {ip("192.0.2.31")});  // A only: AAAA is NODATA
+  TestAnswer fail;
+  fail.rcode = Rcode::servfail;
+  server->set("half.example.com", RecordType::aaaa, fail);
+  TestAnswer a;
+  a.records = {Record::a("half.example.com", ip("192.0.2.2"), 300)};
+  server->set("half.example.com", RecordType::a, a);
+  auto o = options_for({server->nameserver()});
+  o.config.search = {"corp.example", "lab.example"};
+  o.hosts = parse_hosts("192.0.2.77 printer.lan\n", "hosts").value;
+  auto r = Resolver::create(o);
+
+  auto same_as_start = [&](std::string_view host, Families f = {}) {
+    CAPTURE(host);
+    auto now = r->answer_now(host, f);
+    REQUIRE(now);
+    auto run = resolve(*r, host, f);
+    REQUIRE(now->size() == run.events.size());
+    for (std::size_t i = 0; i < now->size(); ++i) {
+      const auto& x = (*now)[i];
+      const auto& y = run.events[i].first;
+      CHECK(x.family == y.family);
+      CHECK(x.addresses == y.addresses);
+      CHECK(x.error == y.error);
+      CHECK(x.source == y.source);
+      CHECK(x.name == y.name);
+    }
+    CHECK(run.queries.empty());
+  };
+
+  // Cold: nothing is answered and nothing is sent.
+  CHECK_FALSE(r->answer_now("www.example.com", {}));
+  CHECK_FALSE(r->answer_now("db", {}));
+  CHECK(server->queries().empty());
+
+  same_as_start("localhost");
+  same_as_start("printer.lan");
+  same_as_start("printer.lan", {false, true});
+
+  resolve(*r, "www.example.com");
+  same_as_start("www.example.com");
+  same_as_start("WWW.example.com.", {true, false});
+  // The search list: db.corp.example (A, cached NODATA for AAAA) wins.
+  resolve(*r, "db");
+  same_as_start("db");
+  // www.corp.example and www.lab.example are cached NXDOMAIN, then "www" itself.
+  resolve(*r, "www");
+  same_as_start("www");
+  // AAAA failed (SERVFAIL is not cached): a query is still needed.
+  resolve(*r, "half.example.com");
+  auto sent = server->queries().size();
+  CHECK_FALSE(r->answer_now("half.example.com", {}));
+  auto v4 = r->answer_now("half.example.com", {false, true});
+  REQUIRE(v4);
+  CHECK(v4->at(0).addresses == std::vector{ip("192.0.2.2")});
+  CHECK(server->queries().size() == sent);
+  // Invalid names fail at once, as start() does.
+  same_as_start("bad..name");
+}
+
 TEST_CASE("no-aaaa never sends AAAA; requested families only") {
   FakeDnsServer server;
   server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")});

@@ -85,6 +85,12 @@ class Resolver : public std::enable_shared_from_this<Resolver> {
   std::shared_ptr<Lookup> start(const asio::any_io_executor& ex, std::string_view host, Families families,
                                 EventHandler on_event, QueryHandler on_query = {});
 
+  // The same lookup without any I/O, answered at once when localhost, the
+  // hosts file or the cache can answer every requested family (search list
+  // included): the events start() would deliver, AAAA first. nullopt when a
+  // query would have to be sent; then nothing was delivered or changed.
+  std::optional<std::vector<ResolveEvent>> answer_now(std::string_view host, Families families);
+
   // Convenience for plain users: both families' addresses (AAAA first) or the
   // error when neither family has any. Signature void(std::error_code, std::vector<IpAddress>).
   template <class Token>

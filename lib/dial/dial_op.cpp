@@ -309,9 +309,12 @@ void DialOp::on_timer(std::error_code ec, std::uint64_t generation) {
 // whose socket could not even be set up fails after the batch it was
 // started in, so the batch's own timer and starts are applied first.
 void DialOp::pump() {
+  // Swapped with the race's buffer each round, so the race keeps a buffer
+  // with capacity and a warm dial allocates nothing here.
+  std::vector<race::Action> actions;
   for (;;) {
     if (done_) return;
-    auto actions = race_->take_actions();
+    race_->take_actions(actions);
     if (actions.empty()) {
       if (setup_failures_.empty()) return;
       auto failures = std::exchange(setup_failures_, {});

@@ -2,6 +2,9 @@
 // Connection history: smoothed RTT and recent failures per destination, LRU-bounded, behind one mutex.
 #include "heyes/race/history.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace heyes::race {
 
 History::History() : History(Options{}) {}
@@ -11,10 +14,17 @@ History::History(Options options) : options_(options) {
 }
 
 std::size_t History::Hash::operator()(const IpAddress& a) const noexcept {
-  // FNV-1a over the 16 bytes and the zone.
-  std::size_t h = 1469598103934665603ull;
-  for (auto b : a.bytes()) h = (h ^ b) * 1099511628211ull;
-  return (h ^ a.scope_id()) * 1099511628211ull;
+  // The two halves of the 16 bytes and the zone, each mixed by a
+  // multiply-xorshift step (a byte-wise FNV-1a was 2% of a dial).
+  const auto& bytes = a.bytes();
+  std::uint64_t hi = 0, lo = 0;
+  std::memcpy(&hi, bytes.data(), 8);
+  std::memcpy(&lo, bytes.data() + 8, 8);
+  auto mix = [](std::uint64_t h, std::uint64_t v) {
+    h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+  };
+  return static_cast<std::size_t>(mix(mix(mix(0x243F6A8885A308D3ull, hi), lo), a.scope_id()));
 }
 
 History::Entry& History::touch(const IpAddress& destination) {

@@ -486,6 +486,11 @@ void Race::cancel(TimePoint now) { state_->cancel(now); }
 
 std::vector<Action> Race::take_actions() { return std::exchange(state_->actions, {}); }
 
+void Race::take_actions(std::vector<Action>& into) {
+  into.clear();
+  std::swap(into, state_->actions);
+}
+
 bool Race::finished() const noexcept { return state_->finished; }
 const std::vector<AttemptFailure>& Race::failures() const noexcept { return state_->failures; }
 

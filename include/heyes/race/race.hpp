@@ -81,6 +81,9 @@ class Race {
   void cancel(TimePoint now);  // finishes with asio's operation_aborted value (ECANCELED)
 
   std::vector<Action> take_actions();
+  // The same into a caller's vector (cleared first), whose buffer the race
+  // keeps for the next actions: no allocation per event once warm.
+  void take_actions(std::vector<Action>& into);
 
   bool finished() const noexcept;
   // Per-address causes, in the order the failures happened.

@@ -110,7 +110,12 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
     bool wanted = false;
     bool delivered = false;
     std::optional<ResolveEvent> result;  // of the current candidate
-    std::shared_ptr<detail::Exchange> exchange;
+    // Weak: the exchange's own pending operations keep it alive, and its
+    // done callback keeps this lookup alive; a strong pointer here made a
+    // cycle that leaked both (and two sockets) when the io_context was
+    // destroyed with a query outstanding.
+    std::weak_ptr<detail::Exchange> exchange;
+    bool querying = false;  // an exchange was started and has not reported
     std::string candidate;  // the search-list name (the cache key)
     std::string qname;      // the name asked now (the candidate, or a CNAME target)
     int hops = 0;
@@ -131,7 +136,7 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   void decide();
   void deliver(FamilyState& s);
   void close_all();
-  bool in_flight() const { return v6_.exchange || v4_.exchange; }
+  bool in_flight() const { return v6_.querying || v4_.querying; }
 
   std::shared_ptr<ResolverImpl> resolver_;
   std::optional<asio::strand<asio::any_io_executor>> strand_;  // none offline
@@ -245,6 +250,7 @@ void LookupImpl::query(FamilyState& s) {
     self->on_query_(QueryNote{f, qname, server});
   };
   auto done = [self = shared_from_this(), f](detail::ExchangeResult r) { self->on_exchange(f, std::move(r)); };
+  s.querying = true;
   s.exchange = detail::Exchange::start(*strand_, s.qname, type, resolver_->exchange_options(), resolver_->health(),
                                        std::move(sent), std::move(done));
 }
@@ -252,6 +258,7 @@ void LookupImpl::query(FamilyState& s) {
 void LookupImpl::on_exchange(Family f, detail::ExchangeResult r) {
   FamilyState& s = state(f);
   s.exchange.reset();
+  s.querying = false;
   if (closed_) return;
   ResolveEvent e = r.error ? error_event(r.error, "dns", s.qname) : interpret(s, *r.response);
   if (abandoned_) {
@@ -349,8 +356,10 @@ void LookupImpl::deliver(FamilyState& s) {
 void LookupImpl::close_all() {
   if (closed_) return;
   closed_ = true;
-  for (FamilyState* s : {&v6_, &v4_})
-    if (auto e = std::exchange(s->exchange, nullptr)) e->cancel();
+  for (FamilyState* s : {&v6_, &v4_}) {
+    s->querying = false;
+    if (auto e = std::exchange(s->exchange, {}).lock()) e->cancel();
+  }
   if (linger_) linger_->cancel();
   std::lock_guard lock(deliver_mu_);
   on_event_ = nullptr;

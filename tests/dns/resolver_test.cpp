@@ -574,6 +574,39 @@ TEST_CASE("no socket is left open after lookups, cancels and abandons") {
   CHECK(open_fds() == before);
 }
 
+// The lookup and its queries must not keep each other alive: an io_context
+// destroyed with a query outstanding frees both, and their sockets.
+TEST_CASE("an io_context destroyed with queries outstanding frees the lookup and its sockets") {
+  auto open_fds = [] {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  FakeDnsServer server;
+  TestAnswer drop;
+  drop.drop = true;
+  server->set("hole.example.com", RecordType::aaaa, drop);
+  server->set("hole.example.com", RecordType::a, drop);
+  auto o = options_for({server->nameserver()});
+  o.try_timeout = 10s;
+  auto r = Resolver::create(o);
+  const auto before = open_fds();
+  std::weak_ptr<Resolver::Lookup> weak;
+  bool delivered = false;
+  {
+    asio::io_context ioc;
+    weak = r->start(ioc.get_executor(), "hole.example.com", {},
+                    [&](const ResolveEvent&) { delivered = true; });
+    // Both queries go out; nothing answers.
+    for (int i = 0; i < 100 && server->queries().size() < 2; ++i) ioc.run_for(10ms);
+    CHECK(server->queries().size() == 2);
+    CHECK_FALSE(weak.expired());
+  }
+  CHECK_FALSE(delivered);
+  CHECK(weak.expired());
+  CHECK(open_fds() == before);
+}
+
 TEST_CASE("ResolverOptions::from_system reads the given resolv.conf and hosts files") {
   const auto dir = std::filesystem::temp_directory_path() / ("heyes-dns-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

@@ -25,8 +25,8 @@ int main(int argc, char** argv) {
                    try {
                      if (error) std::rethrow_exception(error);
                      status = 0;
-                   } catch (const std::exception& e) {
-                     std::printf("failed: %s\n", e.what());
+                   } catch (const std::exception& failure) {
+                     std::printf("failed: %s\n", failure.what());
                    }
                  });
   ioc.run();

@@ -41,7 +41,11 @@ int env_count(const char* name, int fallback) {
   return n > 0 ? n : fallback;
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if !defined(__has_feature)
+#define __has_feature(x) 0  // g++ says __SANITIZE_*__ instead
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || __has_feature(address_sanitizer) || \
+    __has_feature(thread_sanitizer)
 constexpr bool sanitized_build = true;
 #else
 constexpr bool sanitized_build = false;

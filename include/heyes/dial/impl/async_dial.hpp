@@ -74,11 +74,12 @@ class DialCompletionImpl final : public DialCompletion {
   }
 
   void complete(std::error_code ec, DialResult result, bool immediate) override {
-    // The slot must not call into the finished operation any more.
-    auto slot = asio::get_associated_cancellation_slot(handler_);
-    if (slot.is_connected()) slot.clear();
     // Free this object before the upcall (asio's rule), then deliver on the
-    // handler's executor.
+    // handler's executor. The cancellation slot is cleared there, just before
+    // the handler runs: that is where the caller emits its signal (asio's
+    // rule), so clearing it from the dial's strand raced with an emit
+    // (ThreadSanitizer, dial-stress-test). A signal emitted before the clear
+    // reaches a finished dial and does nothing.
     Allocator alloc(asio::get_associated_allocator(handler_));
     Handler handler(std::move(handler_));
     asio::executor_work_guard<Executor> work(std::move(work_));
@@ -89,9 +90,15 @@ class DialCompletionImpl final : public DialCompletion {
       else asio::dispatch(ex, std::move(f));
     };
     if constexpr (SocketOnly) {
-      deliver([h = std::move(handler), ec, s = std::move(result.socket)]() mutable { std::move(h)(ec, std::move(s)); });
+      deliver([h = std::move(handler), ec, s = std::move(result.socket)]() mutable {
+        clear_slot(h);
+        std::move(h)(ec, std::move(s));
+      });
     } else {
-      deliver([h = std::move(handler), ec, r = std::move(result)]() mutable { std::move(h)(ec, std::move(r)); });
+      deliver([h = std::move(handler), ec, r = std::move(result)]() mutable {
+        clear_slot(h);
+        std::move(h)(ec, std::move(r));
+      });
     }
   }
 
@@ -101,6 +108,11 @@ class DialCompletionImpl final : public DialCompletion {
   DialCompletionImpl(Handler&& handler, const asio::any_io_executor& io_ex)
       : handler_(std::move(handler)), work_(asio::get_associated_executor(handler_, io_ex)) {}
   ~DialCompletionImpl() = default;
+
+  static void clear_slot(Handler& h) {
+    auto slot = asio::get_associated_cancellation_slot(h);
+    if (slot.is_connected()) slot.clear();
+  }
 
   // The allocator is taken before the handler is moved from.
   void free_self(Allocator alloc) noexcept {

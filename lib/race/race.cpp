@@ -147,18 +147,26 @@ void Race::State::note_attempt(TimePoint now, std::string_view type, const Attem
 
 void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> addresses, bool then_step) {
   if (finished) return;
-  note(now, event::dns_answer, family, std::nullopt, [&] { return fmt::format("{} address(es): {}", addresses.size(), join(addresses)); });
+  note(now, event::dns_answer, family, std::nullopt,
+       [&] { return fmt::format("{} address(es): {}", addresses.size(), join(addresses)); });
   dns[index(family)] = Dns::answered;
-  // Drop duplicates and addresses already attempted or queued.
-  std::vector<IpAddress> fresh;
-  for (auto& a : addresses) {
+  // Drop duplicates and addresses already attempted or queued, in place
+  // (addresses becomes the fresh ones, in their order: no second vector).
+  auto fresh_end = addresses.begin();
+  for (auto it = addresses.begin(); it != addresses.end(); ++it) {
+    const IpAddress& a = *it;
     bool known = std::find(candidates.begin(), candidates.end(), a) != candidates.end() ||
-                 std::find(fresh.begin(), fresh.end(), a) != fresh.end() ||
+                 std::find(addresses.begin(), fresh_end, a) != fresh_end ||
                  std::any_of(attempts.begin(), attempts.end(), [&](const Attempt& t) { return t.address == a; });
-    if (!known) fresh.push_back(a);
+    if (!known) *fresh_end++ = a;
   }
+  addresses.erase(fresh_end, addresses.end());
+  std::vector<IpAddress>& fresh = addresses;
   if (racing) {
     merge(now, fresh);
+  } else if (candidates.empty()) {
+    candidates.swap(fresh);  // the usual first answer: keep its buffer
+    maybe_wait_for_other(now, family, candidates);
   } else {
     candidates.insert(candidates.end(), fresh.begin(), fresh.end());
     maybe_wait_for_other(now, family, fresh);
@@ -261,7 +269,9 @@ void Race::State::maybe_begin(TimePoint now) {
   if (awaiting && now < *resolution_deadline) return;
   if (awaiting)
     note(now, event::resolution_delay, awaited, std::nullopt,
-         [&] { return fmt::format("no {} answer in time: starting without it", awaited == Family::v6 ? "AAAA" : "A"); });
+         [&] {
+           return fmt::format("no {} answer in time: starting without it", awaited == Family::v6 ? "AAAA" : "A");
+         });
   reorder(now);
   racing = true;
   next_start = now;
@@ -393,7 +403,8 @@ std::error_code Race::State::no_address_error() const {
 
 void Race::State::time_out(TimePoint now) {
   auto limit = to_ms(config.timeout);
-  note(now, event::timed_out, std::nullopt, std::nullopt, [&] { return fmt::format("overall timeout of {} ms", limit); });
+  note(now, event::timed_out, std::nullopt, std::nullopt,
+       [&] { return fmt::format("overall timeout of {} ms", limit); });
   for (const auto& a : attempts)
     if (a.state == AttemptState::pending) failures.push_back({a.address, make_error_code(errc::timed_out)});
   cancel_pending(now, "overall timeout");

@@ -264,14 +264,14 @@ void DialOp::flush_resolve_events() {
 void DialOp::feed(std::vector<dns::ResolveEvent> events) {
   bool together = events.size() == 2 && !events[0].error && !events[1].error;
   if (together) {
-    const auto& v6 = events[0].family == Family::v6 ? events[0] : events[1];
-    const auto& v4 = events[0].family == Family::v6 ? events[1] : events[0];
-    race_->on_answers(now_, v6.addresses, v4.addresses);
+    auto& v6 = events[0].family == Family::v6 ? events[0] : events[1];
+    auto& v4 = events[0].family == Family::v6 ? events[1] : events[0];
+    race_->on_answers(now_, std::move(v6.addresses), std::move(v4.addresses));
+    return;
   }
-  for (const auto& e : events) {
-    if (together) break;
+  for (auto& e : events) {
     if (e.error) race_->on_answer_error(now_, e.family, e.error);
-    else race_->on_answer(now_, e.family, e.addresses);
+    else race_->on_answer(now_, e.family, std::move(e.addresses));
   }
 }
 

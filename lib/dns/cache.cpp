@@ -6,6 +6,12 @@ namespace heyes::dns::detail {
 
 std::string Cache::key_of(std::string_view name, RecordType type) {
   std::string key;
+  key_of(name, type, key);
+  return key;
+}
+
+void Cache::key_of(std::string_view name, RecordType type, std::string& key) {
+  key.clear();
   key.reserve(name.size() + 3);
   for (char c : name) key += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   if (!key.empty() && key.back() == '.') key.pop_back();
@@ -13,11 +19,12 @@ std::string Cache::key_of(std::string_view name, RecordType type) {
   key += '\0';
   key += static_cast<char>(t >> 8);
   key += static_cast<char>(t & 0xFF);
-  return key;
 }
 
 std::optional<CachedAnswer> Cache::find(std::string_view name, RecordType type, Clock::time_point now) {
-  const auto key = key_of(name, type);
+  // A per-thread buffer: a cache hit allocates no key (every warm dial asks).
+  thread_local std::string key;
+  key_of(name, type, key);
   std::lock_guard lock(mu_);
   auto it = index_.find(key);
   if (it == index_.end()) return std::nullopt;

@@ -47,6 +47,7 @@ class Cache {
     Clock::time_point expires;
   };
   static std::string key_of(std::string_view name, RecordType type);
+  static void key_of(std::string_view name, RecordType type, std::string& into);
 
   std::size_t capacity_;
   mutable std::mutex mu_;

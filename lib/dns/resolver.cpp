@@ -85,10 +85,7 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   // Offline: no strand, no I/O; run() from the caller's thread collects the
   // events, and stops (needs_network()) where a query would be sent.
   LookupImpl(std::shared_ptr<ResolverImpl> r, std::string host, Families f, std::vector<ResolveEvent>& out)
-      : resolver_(std::move(r)),
-        host_(std::move(host)),
-        on_event_([&out](const ResolveEvent& e) { out.push_back(e); }),
-        offline_(true) {
+      : resolver_(std::move(r)), host_(std::move(host)), offline_out_(&out) {
     v6_.wanted = f.v6;
     v4_.wanted = f.v4;
   }
@@ -144,7 +141,8 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   Resolver::EventHandler on_event_;
   Resolver::QueryHandler on_query_;
   std::optional<asio::steady_timer> linger_;  // none offline
-  const bool offline_ = false;
+  std::vector<ResolveEvent>* const offline_out_ = nullptr;  // offline: where events go (moved, not copied)
+  const bool offline_ = offline_out_ != nullptr;
   bool needs_network_ = false;  // offline: a query would have been sent
 
   std::recursive_mutex deliver_mu_;  // held while a handler runs: cancel() waits for it (or re-enters)
@@ -166,18 +164,18 @@ void LookupImpl::run() {
   if (stopped()) return close_all();
   if (auto literal = IpAddress::parse(host_)) return answer_all("literal", {*literal}, host_);
   if (auto ec = validate_host_name(host_)) return fail_all(ec, "validation");
-  std::string bare = host_;
-  if (!bare.empty() && bare.back() == '.') bare.pop_back();
+  std::string_view bare = host_;
+  if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);
   if (is_localhost_name(bare))
-    return answer_all("localhost", {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, bare);
+    return answer_all("localhost", {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, std::string(bare));
   const auto& hosts = resolver_->opts().hosts;
   auto found = hosts.lookup(bare, Family::v6);
   auto v4 = hosts.lookup(bare, Family::v4);
   found.insert(found.end(), v4.begin(), v4.end());
-  if (!found.empty()) return answer_all("hosts", found, bare);
+  if (!found.empty()) return answer_all("hosts", found, std::string(bare));
   // resolv.conf "options no-aaaa": the AAAA query is never sent.
   if (resolver_->opts().config.no_aaaa && v6_.wanted) {
-    v6_.result = error_event(errc::family_unavailable, "dns", bare);
+    v6_.result = error_event(errc::family_unavailable, "dns", std::string(bare));
     deliver(v6_);
   }
   candidates_ = candidate_names(host_, resolver_->opts().config);
@@ -235,7 +233,7 @@ void LookupImpl::query(FamilyState& s) {
     e.error = hit->error;
     e.ttl = std::min(hit->ttl, s.chain_ttl);
     e.source = "cache";
-    e.name = hit->name;
+    e.name = std::move(hit->name);
     return on_result(s, std::move(e));
   }
   if (offline_) {
@@ -346,6 +344,7 @@ void LookupImpl::decide() {
 void LookupImpl::deliver(FamilyState& s) {
   s.delivered = true;
   s.result->family = s.family;
+  if (offline_) return offline_out_->push_back(std::move(*s.result));
   std::lock_guard lock(deliver_mu_);
   if (stopped() || !on_event_) return;
   auto handler = on_event_;  // the handler may cancel (and so clear on_event_) while it runs
@@ -426,6 +425,7 @@ std::shared_ptr<Resolver::Lookup> Resolver::start(const asio::any_io_executor& e
 
 std::optional<std::vector<ResolveEvent>> Resolver::answer_now(std::string_view host, Families families) {
   std::vector<ResolveEvent> events;
+  events.reserve(2);
   auto self = std::static_pointer_cast<ResolverImpl>(shared_from_this());
   LookupImpl lookup(std::move(self), std::string(host), families, events);
   lookup.run_offline();

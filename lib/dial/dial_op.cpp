@@ -2,6 +2,7 @@
 // The asio shell of one dial: drives Resolver -> Race with real sockets and one timer, on a strand.
 #include <algorithm>
 #include <asio/bind_executor.hpp>
+#include <asio/io_context.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -45,6 +46,15 @@ dns::Families requested_families(const DialOptions& o) {
   return f;
 }
 
+// The dial's strand. Over the io_context's own executor when that is what
+// ex holds: asio's strand over a type-erased executor asks it for its
+// blocking property on every handler, and any_io_executor answers such a
+// query with a heap-allocated result (two allocations per dial).
+asio::any_io_executor make_dial_strand(const asio::any_io_executor& ex) {
+  if (const auto* io = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*io);
+  return asio::make_strand(ex);
+}
+
 }  // namespace
 
 class DialOp : public std::enable_shared_from_this<DialOp> {
@@ -53,7 +63,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
          std::string service, DialOptions options, DialCompletion* completion)
       : dialer_(std::move(dialer)),
         io_ex_(ex),
-        strand_(asio::make_strand(ex)),
+        strand_(make_dial_strand(ex)),
         host_(std::move(host)),
         service_(std::move(service)),
         options_(std::move(options)),
@@ -67,7 +77,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
     if (completion_) completion_->destroy();
   }
 
-  asio::strand<asio::any_io_executor>& strand() { return strand_; }
+  const asio::any_io_executor& strand() const { return strand_; }
 
   // True while start_dial() runs: a completion then is immediate and posted.
   std::atomic<bool> initiating{false};
@@ -106,7 +116,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
 
   std::shared_ptr<Dialer::State> dialer_;
   asio::any_io_executor io_ex_;              // the sockets' executor (what the caller gets back)
-  asio::strand<asio::any_io_executor> strand_;  // every handler of this dial runs here
+  asio::any_io_executor strand_;             // a strand: every handler of this dial runs there
   // Both made when first needed: a dial to one literal address needs neither.
   std::optional<asio::steady_timer> timer_;
   // Waits "forever" from start to finish: this pending wait is what owns the

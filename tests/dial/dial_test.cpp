@@ -13,6 +13,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
+#include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 
@@ -195,6 +196,45 @@ TEST_CASE("the socket-setup hook runs on every attempt's socket, before its conn
   asio::ip::tcp::no_delay nd;
   result->socket.get_option(nd);
   CHECK(nd.value());
+}
+
+// The dial runs on a strand over the io_context's executor when it is given
+// one, else on a strand over whatever executor it is given: both must work.
+TEST_CASE("any executor: an io_context's, a strand as the executor, a thread_pool's") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  auto dial_on = [&](const asio::any_io_executor& ex) {
+    auto done = std::make_shared<std::promise<std::pair<std::error_code, std::string>>>();
+    auto result = done->get_future();
+    fx.dialer().async_dial(ex, fx.name(), fx.service(), fx.options(),
+                           [done](std::error_code ec, asio::ip::tcp::socket s) {
+                             done->set_value({ec, ec ? "" : s.remote_endpoint().address().to_string()});
+                           });
+    return result;
+  };
+  auto check_connected = [](const std::pair<std::error_code, std::string>& r) {
+    CHECK_MESSAGE(!r.first, r.first.message());
+    CHECK(r.second == "127.0.0.1");
+  };
+  {
+    asio::io_context ioc;
+    auto f = dial_on(ioc.get_executor());
+    ioc.run();
+    check_connected(f.get());
+  }
+  {
+    asio::io_context ioc;
+    auto f = dial_on(asio::make_strand(ioc));
+    ioc.run();
+    check_connected(f.get());
+  }
+  {
+    asio::thread_pool pool(2);
+    auto f = dial_on(pool.get_executor());
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    check_connected(f.get());
+    pool.join();
+  }
 }
 
 // A dial started from a handler on the io_context's thread starts inline (no

@@ -375,6 +375,8 @@ std::error_code validate_host_name(std::string_view name) {
 std::vector<std::string> candidate_names(std::string_view name, const ResolverConfig& config) {
   if (validate_host_name(name)) return {};
   if (name.back() == '.') return {std::string(name.substr(0, name.size() - 1))};
+  // No search list: the name as it is, whatever its dots (no set, no copies).
+  if (config.search.empty()) return {std::string(name)};
   std::vector<std::string> out;
   std::unordered_set<std::string> seen;  // lower case: a long search list stays linear
   auto add = [&](std::string candidate) {

@@ -56,11 +56,16 @@ void parse_hosts_line(HostsTable& table, std::string_view text, detail::Reporter
 
 std::vector<IpAddress> HostsTable::lookup(std::string_view name, Family family) const {
   std::vector<IpAddress> out;
-  auto it = entries_.find(key_of(name));
-  if (it == entries_.end()) return out;
-  for (const auto& a : it->second)
-    if (a.family() == family) out.push_back(a);
+  if (const auto* all = find(name))
+    for (const auto& a : *all)
+      if (a.family() == family) out.push_back(a);
   return out;
+}
+
+const std::vector<IpAddress>* HostsTable::find(std::string_view name) const {
+  if (entries_.empty()) return nullptr;  // no key to build
+  auto it = entries_.find(key_of(name));
+  return it == entries_.end() ? nullptr : &it->second;
 }
 
 bool HostsTable::add(std::string_view name, const IpAddress& address) {

@@ -168,11 +168,8 @@ void LookupImpl::run() {
   if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);
   if (is_localhost_name(bare))
     return answer_all("localhost", {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, std::string(bare));
-  const auto& hosts = resolver_->opts().hosts;
-  auto found = hosts.lookup(bare, Family::v6);
-  auto v4 = hosts.lookup(bare, Family::v4);
-  found.insert(found.end(), v4.begin(), v4.end());
-  if (!found.empty()) return answer_all("hosts", found, std::string(bare));
+  if (const auto* found = resolver_->opts().hosts.find(bare); found && !found->empty())
+    return answer_all("hosts", *found, std::string(bare));
   // resolv.conf "options no-aaaa": the AAAA query is never sent.
   if (resolver_->opts().config.no_aaaa && v6_.wanted) {
     v6_.result = error_event(errc::family_unavailable, "dns", std::string(bare));

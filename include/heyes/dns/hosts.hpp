@@ -19,6 +19,8 @@ class HostsTable {
   // family, in file order. As glibc's files backend: every line naming the
   // name contributes, duplicates dropped.
   std::vector<IpAddress> lookup(std::string_view name, Family family) const;
+  // Every address of a name, both families, in file order; null when absent.
+  const std::vector<IpAddress>* find(std::string_view name) const;
   bool empty() const noexcept { return entries_.empty(); }
 
   // Adds an address to a name (case-insensitive, trailing dot ignored).

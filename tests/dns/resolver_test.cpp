@@ -73,6 +73,23 @@ Run resolve(Resolver& r, std::string_view host, Families f = {},
   return run;
 }
 
+// Entries of /proc/self/fd: the descriptors this process has open.
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// half.example.com: AAAA fails (SERVFAIL, never cached), A is 192.0.2.2 for 300 s.
+void add_half_answer(FakeDnsServer& server) {
+  TestAnswer fail;
+  fail.rcode = Rcode::servfail;
+  server->set("half.example.com", RecordType::aaaa, fail);
+  TestAnswer a;
+  a.records = {Record::a("half.example.com", ip("192.0.2.2"), 300)};
+  server->set("half.example.com", RecordType::a, a);
+}
+
 std::vector<IpAddress> addrs(const ResolveEvent* e) { return e ? e->addresses : std::vector<IpAddress>{}; }
 
 Nameserver dead_port() {
@@ -281,12 +298,7 @@ TEST_CASE("CNAME chains: inside one answer, across queries, and loops") {
 TEST_CASE("cache: positive and negative hits, per family, LRU bound") {
   FakeDnsServer server;
   server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")}, 300);
-  TestAnswer fail;
-  fail.rcode = Rcode::servfail;
-  server->set("half.example.com", RecordType::aaaa, fail);
-  TestAnswer a;
-  a.records = {Record::a("half.example.com", ip("192.0.2.2"), 300)};
-  server->set("half.example.com", RecordType::a, a);
+  add_half_answer(server);
   auto o = options_for({server->nameserver()});
   o.cache_entries = 4;
   auto r = Resolver::create(o);
@@ -358,12 +370,7 @@ TEST_CASE("answer_now: localhost, hosts and warm cache at once; nothing when a q
   server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")}, 300);
   server->add_host("www", {ip("192.0.2.30")});
   server->add_host("db.corp.example", {ip("192.0.2.31")});  // A only: AAAA is NODATA
-  TestAnswer fail;
-  fail.rcode = Rcode::servfail;
-  server->set("half.example.com", RecordType::aaaa, fail);
-  TestAnswer a;
-  a.records = {Record::a("half.example.com", ip("192.0.2.2"), 300)};
-  server->set("half.example.com", RecordType::a, a);
+  add_half_answer(server);
   auto o = options_for({server->nameserver()});
   o.config.search = {"corp.example", "lab.example"};
   o.hosts = parse_hosts("192.0.2.77 printer.lan\n", "hosts").value;
@@ -551,11 +558,6 @@ TEST_CASE("an IPv6 nameserver on ::1 works like an IPv4 one") {
 }
 
 TEST_CASE("no socket is left open after lookups, cancels and abandons") {
-  auto open_fds = [] {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-    return n;
-  };
   FakeDnsServer server;
   server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")});
   TestAnswer drop;
@@ -577,11 +579,6 @@ TEST_CASE("no socket is left open after lookups, cancels and abandons") {
 // The lookup and its queries must not keep each other alive: an io_context
 // destroyed with a query outstanding frees both, and their sockets.
 TEST_CASE("an io_context destroyed with queries outstanding frees the lookup and its sockets") {
-  auto open_fds = [] {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-    return n;
-  };
   FakeDnsServer server;
   TestAnswer drop;
   drop.drop = true;

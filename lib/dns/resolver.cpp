@@ -113,8 +113,11 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
     // destroyed with a query outstanding.
     std::weak_ptr<detail::Exchange> exchange;
     bool querying = false;  // an exchange was started and has not reported
-    std::string candidate;  // the search-list name (the cache key)
-    std::string qname;      // the name asked now (the candidate, or a CNAME target)
+    // The name asked now is the current search-list candidate (the cache
+    // key), or the CNAME target being followed; kept apart so that asking a
+    // candidate copies no string (candidate_ cannot move while a family of it
+    // is in flight).
+    std::string cname_target;
     int hops = 0;
     seconds chain_ttl{0};
     bool had_nodata = false;
@@ -122,6 +125,10 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   };
 
   FamilyState& state(Family f) { return f == Family::v6 ? v6_ : v4_; }
+  const std::string& candidate() const { return candidates_[candidate_]; }
+  const std::string& qname(const FamilyState& s) const {
+    return s.cname_target.empty() ? candidate() : s.cname_target;
+  }
   bool stopped() const noexcept { return stopped_.load(); }
   void answer_all(const std::string& source, const std::vector<IpAddress>& addresses, const std::string& name);
   void fail_all(std::error_code ec, const std::string& source);
@@ -213,7 +220,7 @@ void LookupImpl::start_candidate() {
   for (FamilyState* s : {&v6_, &v4_}) {
     if (!s->wanted || s->delivered) continue;
     s->result.reset();
-    s->candidate = s->qname = candidates_[candidate_];
+    s->cname_target.clear();
     s->hops = 0;
     s->chain_ttl = resolver_->opts().max_ttl;
     query(*s);
@@ -224,7 +231,7 @@ void LookupImpl::start_candidate() {
 
 void LookupImpl::query(FamilyState& s) {
   const RecordType type = type_of(s.family);
-  if (auto hit = resolver_->cache().find(s.qname, type, Clock::now())) {
+  if (auto hit = resolver_->cache().find(qname(s), type, Clock::now())) {
     ResolveEvent e;
     e.addresses = std::move(hit->addresses);
     e.error = hit->error;
@@ -239,14 +246,14 @@ void LookupImpl::query(FamilyState& s) {
     return;
   }
   const Family f = s.family;
-  std::string qname = s.qname;
-  auto sent = [self = shared_from_this(), f, qname](const std::string& server) {
+  std::string asked = qname(s);
+  auto sent = [self = shared_from_this(), f, asked](const std::string& server) {
     if (self->stopped() || !self->on_query_) return;
-    self->on_query_(QueryNote{f, qname, server});
+    self->on_query_(QueryNote{f, asked, server});
   };
   auto done = [self = shared_from_this(), f](detail::ExchangeResult r) { self->on_exchange(f, std::move(r)); };
   s.querying = true;
-  s.exchange = detail::Exchange::start(*strand_, s.qname, type, resolver_->exchange_options(), resolver_->health(),
+  s.exchange = detail::Exchange::start(*strand_, asked, type, resolver_->exchange_options(), resolver_->health(),
                                        std::move(sent), std::move(done));
 }
 
@@ -255,7 +262,7 @@ void LookupImpl::on_exchange(Family f, detail::ExchangeResult r) {
   s.exchange.reset();
   s.querying = false;
   if (closed_) return;
-  ResolveEvent e = r.error ? error_event(r.error, "dns", s.qname) : interpret(s, *r.response);
+  ResolveEvent e = r.error ? error_event(r.error, "dns", qname(s)) : interpret(s, *r.response);
   if (abandoned_) {
     // Lingering only to fill the cache: no event, no further query.
     if (!in_flight()) close_all();
@@ -266,18 +273,18 @@ void LookupImpl::on_exchange(Family f, detail::ExchangeResult r) {
 }
 
 // Turns a NOERROR/NXDOMAIN response into an event and caches it under the
-// candidate name. An empty event without error means "query s.qname next".
+// candidate name. An empty event without error means "query qname(s) next".
 ResolveEvent LookupImpl::interpret(FamilyState& s, const Message& response) {
   const auto& o = resolver_->opts();
   const RecordType type = type_of(s.family);
-  auto a = detail::interpret(response, s.qname, type, detail::max_cname_hops - s.hops);
+  auto a = detail::interpret(response, qname(s), type, detail::max_cname_hops - s.hops);
   s.hops += a.hops;
   ResolveEvent e = error_event({}, "dns", a.name);
   switch (a.kind) {
     case detail::Answer::Kind::addresses:
       e.addresses = std::move(a.addresses);
       e.ttl = std::min({s.chain_ttl, *a.ttl, o.max_ttl});
-      resolver_->cache().store(s.candidate, type, {e.addresses, {}, e.name, e.ttl}, Clock::now());
+      resolver_->cache().store(candidate(), type, {e.addresses, {}, e.name, e.ttl}, Clock::now());
       return e;
     case detail::Answer::Kind::follow:
       s.chain_ttl = std::min(s.chain_ttl, *a.ttl);
@@ -285,7 +292,7 @@ ResolveEvent LookupImpl::interpret(FamilyState& s, const Message& response) {
         e.error = errc::dns_bad_response;
         return e;
       }
-      s.qname = a.name;
+      s.cname_target = a.name;
       return e;
     case detail::Answer::Kind::nxdomain:
     case detail::Answer::Kind::nodata:
@@ -293,7 +300,7 @@ ResolveEvent LookupImpl::interpret(FamilyState& s, const Message& response) {
       // RFC 2308 §5: cache for the SOA-derived TTL, never without an SOA.
       if (a.ttl) {
         e.ttl = std::min(*a.ttl, o.max_negative_ttl);
-        resolver_->cache().store(s.candidate, type, {{}, e.error, e.name, e.ttl}, Clock::now());
+        resolver_->cache().store(candidate(), type, {{}, e.error, e.name, e.ttl}, Clock::now());
       }
       return e;
     case detail::Answer::Kind::bad:

@@ -73,6 +73,11 @@ void TestServer::Impl::open(const IpAddress& address, std::uint16_t port) {
   for (int attempt = 0; attempt < 20; ++attempt) {
     udp = asio::ip::udp::socket(ex);
     udp.open(a.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6());
+    // Room for a burst (a load test sends up to 2,000 queries at once); the
+    // default ~200 KiB dropped some on a busy machine, which the clients then
+    // saw as timeouts. The kernel caps it at net.core.rmem_max.
+    asio::error_code ignored;
+    udp.set_option(asio::socket_base::receive_buffer_size(4 << 20), ignored);
     udp.bind({a, port});
     const auto p = udp.local_endpoint().port();
     asio::error_code ec;

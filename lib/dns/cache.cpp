@@ -4,12 +4,6 @@
 
 namespace heyes::dns::detail {
 
-std::string Cache::key_of(std::string_view name, RecordType type) {
-  std::string key;
-  key_of(name, type, key);
-  return key;
-}
-
 void Cache::key_of(std::string_view name, RecordType type, std::string& key) {
   key.clear();
   key.reserve(name.size() + 3);
@@ -41,7 +35,8 @@ std::optional<CachedAnswer> Cache::find(std::string_view name, RecordType type, 
 
 void Cache::store(std::string_view name, RecordType type, CachedAnswer answer, Clock::time_point now) {
   if (capacity_ == 0 || answer.ttl.count() <= 0) return;
-  auto key = key_of(name, type);
+  std::string key;
+  key_of(name, type, key);
   const auto expires = now + answer.ttl;
   std::lock_guard lock(mu_);
   if (auto it = index_.find(key); it != index_.end()) {

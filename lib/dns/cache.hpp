@@ -46,7 +46,7 @@ class Cache {
     CachedAnswer answer;
     Clock::time_point expires;
   };
-  static std::string key_of(std::string_view name, RecordType type);
+  // The lower-case name without its final dot, NUL, then the type: into.
   static void key_of(std::string_view name, RecordType type, std::string& into);
 
   std::size_t capacity_;

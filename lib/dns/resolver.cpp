@@ -125,6 +125,7 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   };
 
   FamilyState& state(Family f) { return f == Family::v6 ? v6_ : v4_; }
+  bool offline() const noexcept { return offline_out_ != nullptr; }
   const std::string& candidate() const { return candidates_[candidate_]; }
   const std::string& qname(const FamilyState& s) const {
     return s.cname_target.empty() ? candidate() : s.cname_target;
@@ -149,7 +150,6 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   Resolver::QueryHandler on_query_;
   std::optional<asio::steady_timer> linger_;  // none offline
   std::vector<ResolveEvent>* const offline_out_ = nullptr;  // offline: where events go (moved, not copied)
-  const bool offline_ = offline_out_ != nullptr;
   bool needs_network_ = false;  // offline: a query would have been sent
 
   std::recursive_mutex deliver_mu_;  // held while a handler runs: cancel() waits for it (or re-enters)
@@ -240,7 +240,7 @@ void LookupImpl::query(FamilyState& s) {
     e.name = std::move(hit->name);
     return on_result(s, std::move(e));
   }
-  if (offline_) {
+  if (offline()) {
     needs_network_ = true;
     closed_ = true;  // nothing more is decided or delivered
     return;
@@ -348,7 +348,7 @@ void LookupImpl::decide() {
 void LookupImpl::deliver(FamilyState& s) {
   s.delivered = true;
   s.result->family = s.family;
-  if (offline_) return offline_out_->push_back(std::move(*s.result));
+  if (offline()) return offline_out_->push_back(std::move(*s.result));
   std::lock_guard lock(deliver_mu_);
   if (stopped() || !on_event_) return;
   auto handler = on_event_;  // the handler may cancel (and so clear on_event_) while it runs

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Issue 7 wiring: query (and wait for) only the families this host can use, like AI_ADDRCONFIG.
+// Usable families: query (and wait for) only the families this host can use, like AI_ADDRCONFIG.
 #include "usable_families.hpp"
 
 #include "heyes/dns/hosts.hpp"
 
 namespace heyes::detail {
 
-dns::Families usable_families(Dialer::State& dialer, std::string_view host, dns::Families requested,
+dns::Families usable_families(DialerState& dialer, std::string_view host, dns::Families requested,
                               bool explicit_family, race::TimePoint now, Trace& trace) {
   // An explicit family and the localhost names (RFC 6761: loopback, always
   // usable) are queried whatever the host's interfaces say.

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "heyes/dial/dialer_options.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "heyes/dns/test_server.hpp"

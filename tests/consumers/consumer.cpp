@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A program outside the heyes tree, built against heyes as a user builds it (pkg-config, meson, CMake).
 // It dials the loopback demo network: demo.test is ::1 (silently broken) and 127.0.0.1 (working).
+#include <heyes/dial/dialer_options.hpp>
 #include <heyes/dial.hpp>
 #include <heyes/dns/test_server.hpp>
 #include <heyes/heyes.hpp>

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <thread>
 
+#include "heyes/dial/dialer_options.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dns/test_server.hpp"
 #include "heyes/testing/listeners.hpp"

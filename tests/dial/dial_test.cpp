@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "dial_fixture.hpp"
+#include "heyes/dial/dialer_options.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dns/message.hpp"
 #include "heyes/select/connectivity.hpp"

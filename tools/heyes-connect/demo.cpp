@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "dial_mode.hpp"
+#include "heyes/dial/dialer_options.hpp"
 #include "heyes/dns/test_server.hpp"
 #include "heyes/testing/listeners.hpp"
 

@@ -81,8 +81,8 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   void on_timer(std::error_code ec, std::uint64_t generation);
 
   void decide(TimePoint now);
-  bool execute(TimePoint now, race::Action& action);
-  bool start_attempt(TimePoint now, const race::StartAttempt& s);
+  void execute(TimePoint now, const race::Action& action);
+  void start_attempt(TimePoint now, const race::StartAttempt& s);
   void arm_timer(TimePoint deadline);
   void finish(const race::Finish& f);
   void fail_early(TimePoint now, std::error_code ec);
@@ -203,46 +203,40 @@ void DialOp::on_timer(std::error_code ec, std::uint64_t generation) {
 
 // ---- actions -------------------------------------------------------------
 
-// Asks the race what to do now and does it. An attempt whose socket cannot
-// even be set up is fed back as a failure, so the race is asked again.
+// Asks the race what to do now and does it, until it has nothing more to
+// say (an attempt whose socket cannot even be set up is fed back as a
+// failure). The last, empty, round hands the race its buffer back, so a
+// dial allocates for its actions once.
 void DialOp::decide(TimePoint now) {
-  // Swapped with the race's buffer, so the race keeps a buffer with capacity
-  // and a warm dial allocates nothing here.
   std::vector<race::Action> actions;
-  bool again = true;
-  while (again && completion_) {
-    again = false;
+  do {
     race_->take_actions(now, actions);
-    for (auto& action : actions) {
+    for (const auto& action : actions) {
       if (!completion_) return;
-      again = execute(now, action) || again;
+      execute(now, action);
     }
-  }
+  } while (!actions.empty() && completion_);
 }
 
-// Returns true when it fed the race a new input.
-bool DialOp::execute(TimePoint now, race::Action& action) {
-  return std::visit(
-      [&](auto& a) {
+void DialOp::execute(TimePoint now, const race::Action& action) {
+  std::visit(
+      [&](const auto& a) {
         using A = std::decay_t<decltype(a)>;
-        if constexpr (std::is_same_v<A, race::StartAttempt>) return start_attempt(now, a);
+        if constexpr (std::is_same_v<A, race::StartAttempt>) start_attempt(now, a);
         if constexpr (std::is_same_v<A, race::CancelAttempt>) attempts_.close(a.id);
         if constexpr (std::is_same_v<A, race::ArmTimer>) arm_timer(a.deadline);
         if constexpr (std::is_same_v<A, race::Remember>) dialer_->history->apply(a.update);
         if constexpr (std::is_same_v<A, race::Finish>) finish(a);
-        return false;
       },
       action);
 }
 
-bool DialOp::start_attempt(TimePoint now, const race::StartAttempt& s) {
+void DialOp::start_attempt(TimePoint now, const race::StartAttempt& s) {
   auto ec = attempts_.connect(s.id, s.address, plan_.port,
                               asio::bind_executor(strand_, [self = shared_from_this(), id = s.id](std::error_code e) {
                                 self->on_connect(id, e);
                               }));
-  if (!ec) return false;
-  race_->on_failed(now, s.id, ec);
-  return true;
+  if (ec) race_->on_failed(now, s.id, ec);
 }
 
 void DialOp::arm_timer(TimePoint deadline) {

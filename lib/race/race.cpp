@@ -58,23 +58,25 @@ std::string join(const std::vector<IpAddress>& addresses) {
   return out;
 }
 
-std::string describe(const Delay& d) {
-  std::string why;
+// Why this delay: "fixed", "RTO of 2001:db8::/64 from 3 samples", ...
+std::string reason(const Delay& d) {
   switch (d.source) {
-    case Delay::Source::fixed: why = "fixed"; break;
-    case Delay::Source::no_evidence: why = "no RTT evidence: default"; break;
-    case Delay::Source::schedule: why = fmt::format("schedule step {}", d.step + 1); break;
-    case Delay::Source::rtt: {
-      const auto& e = *d.evidence;
-      std::string path = e.network ? fmt::format("{}/{}", e.prefix.to_string(), e.prefix_length) : e.prefix.to_string();
-      why = fmt::format("RTO of {} from {} sample{}", path, e.samples, e.samples == 1 ? "" : "s");
-      break;
-    }
+    case Delay::Source::fixed: return "fixed";
+    case Delay::Source::no_evidence: return "no RTT evidence, the default";
+    case Delay::Source::schedule: return fmt::format("schedule step {}", d.step + 1);
+    case Delay::Source::rtt: break;
   }
+  const auto& e = *d.evidence;
+  std::string path = e.network ? fmt::format("{}/{}", e.prefix.to_string(), e.prefix_length) : e.prefix.to_string();
+  return fmt::format("RTO of {} from {} sample{}", path, e.samples, e.samples == 1 ? "" : "s");
+}
+
+// "RTO of 2001:db8::/64 from 3 samples: 100 ms", with the clamping when it applied.
+std::string describe(const Delay& d) {
   if (d.unclamped != d.value)
-    return fmt::format("{}: {} ms, {} to {} ms", why, to_ms(d.unclamped), d.unclamped < d.value ? "raised" : "lowered",
-                       to_ms(d.value));
-  return fmt::format("{}: {} ms", why, to_ms(d.value));
+    return fmt::format("{}: {} ms, {} to {} ms", reason(d), to_ms(d.unclamped),
+                       d.unclamped < d.value ? "raised" : "lowered", to_ms(d.value));
+  return fmt::format("{}: {} ms", reason(d), to_ms(d.value));
 }
 
 }  // namespace
@@ -356,8 +358,8 @@ void Race::State::start_attempt(TimePoint now) {
   attempts.push_back(a);
   actions.emplace_back(StartAttempt{a.id, address});
   note_attempt(now, event::attempt_start, a, [&] {
-    return candidates.empty() ? fmt::format("last address (delay {})", describe(delay))
-                              : fmt::format("next attempt in {} ms ({})", to_ms(a.delay), describe(delay));
+    return candidates.empty() ? std::string("last address")
+                              : fmt::format("next attempt in {} ms ({})", to_ms(a.delay), reason(delay));
   });
   note_attempt(now, event::attempt_delay, a, [&] { return describe(delay); });
 }
@@ -523,6 +525,9 @@ Race::Race(Config config, Orderer order, const History* history, Trace* trace, T
   s.history = history;
   s.trace = trace;
   s.start = start;
+  // Room for a typical dial's actions (start, remember, finish) at once; the
+  // buffer then goes back and forth with the caller's (take_actions).
+  s.actions.reserve(4);
   // RFC 8305 section 5: clamp the Connection Attempt Delay; below the
   // recommended 100 ms minimum is allowed but worth a warning.
   const Duration configured = s.config.attempt_delay;

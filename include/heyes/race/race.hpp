@@ -77,8 +77,9 @@ class Race {
   void on_timer(TimePoint now);
   void cancel(TimePoint now);  // finishes with asio's operation_aborted value (ECANCELED)
 
-  // Output: decides at now and hands over the actions into a caller's vector
-  // (cleared first), whose buffer the race keeps: no allocation per event once warm.
+  // Output: decides at now and hands the actions over into a caller's
+  // vector (cleared first), whose buffer the race keeps for the next ones:
+  // a caller that takes until nothing comes back hands the capacity back.
   void take_actions(TimePoint now, std::vector<Action>& into);
   std::vector<Action> take_actions(TimePoint now);
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Issue 7 wiring: query (and wait for) only the families this host can use, like AI_ADDRCONFIG.
+// Usable families: query (and wait for) only the families this host can use, like AI_ADDRCONFIG.
 #include "usable_families.hpp"
 
 #include "heyes/dns/hosts.hpp"

@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "harness.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dns/resolver.hpp"
-#include "heyes/dns/test_server.hpp"
-#include "harness.hpp"
 #include "support/loopback_targets.hpp"
+#include "testing/test_server.hpp"
 
 namespace heyes::bench {
 namespace {

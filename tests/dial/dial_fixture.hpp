@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "heyes/dial.hpp"
-#include "heyes/dns/test_server.hpp"
-#include "heyes/testing/listeners.hpp"
 #include "heyes/trace.hpp"
+#include "testing/listeners.hpp"
+#include "testing/test_server.hpp"
 
 namespace heyes::test {
 

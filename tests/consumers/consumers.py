@@ -5,7 +5,9 @@
 
 MODE is one of:
   pkgconfig  `meson install --destdir` the build into a temporary directory,
-             compile consumer.cpp with `pkg-config --cflags --libs heyes`, run it
+             compile consumer.cpp with `pkg-config --cflags --libs heyes`
+             (--static for a static libheyes), run it; compile the README's
+             quick start (examples/hello.cpp) the same way
   cmake      same install, then a CMake project doing find_package(heyes)
   meson      a meson project with heyes in subprojects/heyes (a symlink to
              this source tree), dependency('heyes') resolved by the
@@ -85,6 +87,9 @@ def via_pkgconfig(opts, tmp):
                  + ([] if shared else ["--static"]), env=env).split()
     exe = os.path.join(tmp, "consumer")
     step(opts.cxx + ["-std=c++20", os.path.join(HERE, "consumer.cpp"), "-o", exe] + flags)
+    # The README's quick start compiles examples/hello.cpp the same way.
+    hello = os.path.join(opts.source_dir, "examples", "hello.cpp")
+    step(opts.cxx + ["-std=c++20", hello, "-o", os.path.join(tmp, "hello")] + flags)
     return exe, lib_env(dest)
 
 

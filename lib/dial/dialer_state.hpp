@@ -18,7 +18,7 @@ struct DialerState {
   std::shared_ptr<dns::Resolver> resolver;
   std::shared_ptr<const PolicyTable> policy;
   std::unique_ptr<race::History> history;  // null when off
-  ConnectivityCache connectivity;          // the usable-family decision, cached a few seconds
+  ConnectivityCache connectivity;          // the usable-family decision (AI_ADDRCONFIG), cached a few seconds
 };
 
 }  // namespace heyes::detail

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Usable families (AI_ADDRCONFIG): which families one dial queries and waits for, from the Dialer's connectivity state.
+// Usable families (as AI_ADDRCONFIG): which families one dial queries and waits for, from the Dialer's connectivity state.
 #pragma once
 
 #include <string_view>

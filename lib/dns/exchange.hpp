@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "heyes/dns/config.hpp"
-#include "heyes/dns/message.hpp"
+#include "message.hpp"
 
 namespace heyes::dns::detail {
 

@@ -22,8 +22,8 @@
 
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/dial.hpp"
-#include "heyes/dns/test_server.hpp"
 #include "support/loopback_targets.hpp"
+#include "testing/test_server.hpp"
 
 namespace {
 

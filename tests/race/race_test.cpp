@@ -423,7 +423,7 @@ TEST_CASE("The trace is a timeline relative to the start, with the stable event 
   CHECK(t.trace.events()[4].family == Family::v4);
 }
 
-// ------------------------------------------------------------ usable families (AI_ADDRCONFIG)
+// ------------------------------------------ usable families (AI_ADDRCONFIG): unusable ones
 
 TEST_CASE("IPv6 unusable (expect_v6 = false): A at 0 ms starts at 0 ms, not 50 ms") {
   Config c;

@@ -99,8 +99,8 @@ class History {
   void merge(std::span<const Record> records);
 
   // Called after every apply, outside the lock, on the applying thread (the
-  // history file saves from there at most every few seconds). Set it before
-  // the history is shared; null removes it.
+  // history file wakes its saver thread from there, at most every few
+  // seconds). Set it before the history is shared; null removes it.
   void set_observer(std::function<void()> observer);
 
  private:

@@ -78,10 +78,11 @@ SCENARIOS = [
 # Cells that miss their target today, with the cause. --check prints them as
 # "known" and does not fail on them unless --strict; remove one once it passes.
 KNOWN = {
-    ("B", "history"): "one earlier dial learns only the broken address it tried (6x): it connected "
-                      "to 4a 250 ms later, so 6y and 6z were never tried and are unknown to the "
-                      "file; the next dial tries 6y first (IPv6 precedence outranks the history "
-                      "rule) and waits the default 250 ms (no RTT evidence for 2001:db8::/64)",
+    ("B", "history"): "the earlier dial learnt only 6x (it connected to 4a 250 ms after trying 6x, so "
+                      "6y and 6z were never tried); the AAAA answer comes first and not all of it failed, "
+                      "so the race starts 6y at once (no Resolution Delay), A comes 0.3 ms later and 4a "
+                      "goes second, after 6y's delay: the default 250 ms (a failure is no RTT evidence for "
+                      "2001:db8::/64)",
 }
 
 
@@ -255,8 +256,8 @@ def print_table(results, runs, command):
     print("|---|" + "---|" * len(CONDITIONS))
     for sc, dials in results:
         print(f"| {sc.id}. {sc.title} | " + " | ".join(cell_text(dials[c]) for c in CONDITIONS) + " |")
-    print("\nOf which the race (from the first DNS answer to the connection; the rest is the"
-          " lookup, a round trip to the lab's DNS server on loopback):\n")
+    print("\nOf which the race: from the first DNS answer to the connection (the rest is the dial's"
+          " start: the connectivity check, the resolver's first query and the lab's DNS server on loopback):\n")
     print("| scenario | " + " | ".join(HEADERS[c] for c in CONDITIONS) + " |")
     print("|---|" + "---|" * len(CONDITIONS))
     for sc, dials in results:

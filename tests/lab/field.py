@@ -267,7 +267,9 @@ def print_table(results, runs, command):
     print("|---|" + "---|" * len(CONDITIONS))
     for sc, dials in results:
         print(f"| {sc.id} | " + " | ".join(verdict(sc, c, dials[c]) for c in CONDITIONS) + " |")
-    print(f"\nCommand: `{command}`")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nCommand: `{command}`  \nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+          f"load average {load} on {os.cpu_count()} CPUs.")
 
 
 def describe(d, everything=False):

@@ -506,3 +506,101 @@ TEST_CASE("native AAAA first under the same policy: starts at once") {
   REQUIRE(t.starts.size() == 1);
   CHECK(t.starts[0].at_ms == 0);
 }
+
+// ------------------------------------------------------------ delay policies and abandonment
+
+TEST_CASE("Schedule policy: 50 ms, then each delay twice the one before: starts at 0, 50, 150, 350, 750 ms") {
+  Config c;
+  c.attempt_delay = 50ms;
+  c.attempt_delay_policy = AttemptDelayPolicy::schedule(2);
+  c.expect_v4 = false;
+  Timeline t(c);
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5"});
+  t.advance_to(2000);
+  std::vector<std::optional<long long>> got;
+  for (const char* a : {"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5"})
+    got.push_back(t.started_at(a));
+  CHECK(got == std::vector<std::optional<long long>>{0, 50, 150, 350, 750});
+}
+
+TEST_CASE("Schedule policy: each delay stays within [10 ms, 2 s]") {
+  Config c;
+  c.attempt_delay = 1500ms;
+  c.attempt_delay_policy = AttemptDelayPolicy::schedule(4);
+  c.expect_v4 = false;
+  Timeline t(c);
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3"});
+  t.advance_to(10000);
+  CHECK(t.started_at("2001:db8::2") == 1500);
+  CHECK(t.started_at("2001:db8::3") == 3500);  // 6000 ms lowered to 2000
+}
+
+TEST_CASE("RTT policy: the trace says which delay follows each start, and where its evidence came from") {
+  History h;
+  h.record_success(ip("2001:db8::1"), 30ms, Timeline::kEpoch);
+  Timeline t({}, &h);
+  t.answer_both({"2001:db8::1"}, {"192.0.2.1"});
+  t.advance_to(1000);
+  CHECK(t.started_at("192.0.2.1") == 100);
+  std::vector<std::string> details;
+  for (const auto& e : t.trace.events())
+    if (e.type == event::attempt_start || e.type == event::attempt_delay) details.push_back(e.detail);
+  REQUIRE(details.size() == 4);
+  CHECK(details[0] == "attempt 1: next attempt in 100 ms (RTO of 2001:db8::1 from 1 sample)");
+  CHECK(details[1] == "attempt 1: RTO of 2001:db8::1 from 1 sample: 90 ms, raised to 100 ms");
+  CHECK(details[2] == "attempt 2: last address");
+  CHECK(details[3] == "attempt 2: no RTT evidence, the default: 250 ms");
+}
+
+TEST_CASE("Fixed policy: the configured delay even when the history knows the path") {
+  History h;
+  h.record_success(ip("2001:db8::1"), 30ms, Timeline::kEpoch);
+  Config c;
+  c.attempt_delay_policy = AttemptDelayPolicy::fixed();
+  Timeline t(c, &h);
+  t.answer_aaaa({"2001:db8::1"});
+  t.answer_a({"192.0.2.1"});
+  t.advance_to(1000);
+  CHECK(t.started_at("192.0.2.1") == 250);
+}
+
+TEST_CASE("History updates are outputs: the race reads the history and never writes it") {
+  History h;
+  Race race({}, interleave_v6_first, &h, nullptr, Timeline::kEpoch);
+  race.on_answer(Timeline::kEpoch, Family::v6, {ip("2001:db8::1")});
+  race.on_answer(Timeline::kEpoch, Family::v4, {ip("192.0.2.1")});
+  auto first = race.take_actions(Timeline::kEpoch);
+  REQUIRE(!first.empty());
+  REQUIRE(std::holds_alternative<StartAttempt>(first[0]));
+  race.on_connected(Timeline::kEpoch + 40ms, std::get<StartAttempt>(first[0]).id);
+  auto last = race.take_actions(Timeline::kEpoch + 40ms);
+  CHECK(h.size() == 0);  // nothing written by the race
+  std::vector<History::Update> updates;
+  for (auto& a : last)
+    if (auto* r = std::get_if<Remember>(&a)) updates.push_back(r->update);
+  REQUIRE(updates.size() == 1);
+  CHECK(updates[0].destination == ip("2001:db8::1"));
+  CHECK(updates[0].kind == History::Update::success);
+  CHECK(updates[0].rtt == 40ms);
+  CHECK(updates[0].at == Timeline::kEpoch + 40ms);
+  CHECK(std::holds_alternative<Finish>(last.back()));
+}
+
+TEST_CASE("An abandoned attempt has its own event and cause, and is remembered as failed") {
+  History h;
+  Config c;
+  c.max_in_flight = 1;
+  c.expect_v4 = false;
+  Timeline t(c, &h);
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2"});
+  t.advance_to(250);
+  CHECK(t.started_at("2001:db8::2") == 250);
+  const TraceEvent* abandoned = nullptr;
+  for (const auto& e : t.trace.events())
+    if (e.type == event::attempt_abandoned) abandoned = &e;
+  REQUIRE(abandoned != nullptr);
+  CHECK(abandoned->address == ip("2001:db8::1"));
+  CHECK(abandoned->detail == "attempt 1: abandoned after 250 ms for a newer attempt (1 in flight)");
+  CHECK(h.recently_failed(ip("2001:db8::1"), t.now()));
+  CHECK_FALSE(h.recently_failed(ip("2001:db8::2"), t.now()));
+}

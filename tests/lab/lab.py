@@ -14,6 +14,8 @@ Exit status: 0 all passed, 1 a scenario failed, 77 skipped (not root, no
 `ip netns`, no iptables, no dnsmasq). Run by `meson test -C build --suite lab`,
 or by hand: tests/lab/lab.py --connect build/tools/heyes-connect/heyes-connect
 --test-dns build/tests/lab/heyes-test-dns [--only 4] [--verbose].
+field.py (test lab-field; docs/lab.md) uses this machinery (start_host,
+connect) to measure connect times with and without a history file.
 """
 
 import argparse

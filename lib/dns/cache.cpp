@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The resolver cache: an LRU list indexed by (lower-case name, type), entries expire with their TTL.
+// The resolver cache: an LRU map keyed by (lower-case name, type), entries expire with their TTL.
 #include "cache.hpp"
 
 namespace heyes::dns::detail {
@@ -20,16 +20,14 @@ std::optional<CachedAnswer> Cache::find(std::string_view name, RecordType type, 
   thread_local std::string key;
   key_of(name, type, key);
   std::lock_guard lock(mu_);
-  auto it = index_.find(key);
-  if (it == index_.end()) return std::nullopt;
-  if (it->second->expires <= now) {
-    lru_.erase(it->second);
-    index_.erase(it);
+  Entry* e = entries_.find(key);  // now the most recently used
+  if (e == nullptr) return std::nullopt;
+  if (e->expires <= now) {
+    entries_.erase(key);
     return std::nullopt;
   }
-  lru_.splice(lru_.begin(), lru_, it->second);  // now the most recently used
-  CachedAnswer out = it->second->answer;
-  out.ttl = std::chrono::ceil<std::chrono::seconds>(it->second->expires - now);
+  CachedAnswer out = e->answer;
+  out.ttl = std::chrono::ceil<std::chrono::seconds>(e->expires - now);
   return out;
 }
 
@@ -39,28 +37,18 @@ void Cache::store(std::string_view name, RecordType type, CachedAnswer answer, C
   key_of(name, type, key);
   const auto expires = now + answer.ttl;
   std::lock_guard lock(mu_);
-  if (auto it = index_.find(key); it != index_.end()) {
-    lru_.erase(it->second);
-    index_.erase(it);
-  }
-  lru_.push_front({key, std::move(answer), expires});
-  index_.emplace(std::move(key), lru_.begin());
-  // Evict the least recently used beyond the bound.
-  while (lru_.size() > capacity_) {
-    index_.erase(lru_.back().key);
-    lru_.pop_back();
-  }
+  // Replaces any entry of the key; a new key beyond the bound evicts the least recently used.
+  entries_.insert_or_assign(key, Entry{std::move(answer), expires});
 }
 
 void Cache::clear() {
   std::lock_guard lock(mu_);
-  lru_.clear();
-  index_.clear();
+  entries_.clear();
 }
 
 std::size_t Cache::size() const {
   std::lock_guard lock(mu_);
-  return lru_.size();
+  return entries_.size();
 }
 
 }  // namespace heyes::dns::detail

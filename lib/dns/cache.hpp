@@ -4,15 +4,14 @@
 
 #include <chrono>
 #include <cstddef>
-#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <unordered_map>
 #include <vector>
 
+#include "../common/lru_map.hpp"
 #include "heyes/address.hpp"
 #include "heyes/dns/message.hpp"
 
@@ -33,7 +32,7 @@ struct CachedAnswer {
 class Cache {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit Cache(std::size_t capacity) : capacity_(capacity) {}
+  explicit Cache(std::size_t capacity) : capacity_(capacity), entries_(capacity) {}
 
   std::optional<CachedAnswer> find(std::string_view name, RecordType type, Clock::time_point now);
   void store(std::string_view name, RecordType type, CachedAnswer answer, Clock::time_point now);
@@ -42,7 +41,6 @@ class Cache {
 
  private:
   struct Entry {
-    std::string key;
     CachedAnswer answer;
     Clock::time_point expires;
   };
@@ -51,8 +49,7 @@ class Cache {
 
   std::size_t capacity_;
   mutable std::mutex mu_;
-  std::list<Entry> lru_;  // most recently used first
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  heyes::common::detail::LruMap<std::string, Entry> entries_;  // by key_of()
 };
 
 }  // namespace heyes::dns::detail

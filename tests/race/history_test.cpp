@@ -99,6 +99,184 @@ TEST_CASE("History is safe to share between threads") {
   CHECK(h.size() == 64);
 }
 
+TEST_CASE("History: RTTVAR and RTO follow RFC 6298 (beta 1/4, first RTTVAR = R/2, RTO = SRTT + max(G, 4 x RTTVAR))") {
+  History h;
+  auto a = ip("2001:db8::1");
+  CHECK_FALSE(h.rtt_evidence(a, T));
+  h.record_success(a, 100ms, T);
+  auto e = h.rtt_evidence(a, T);
+  REQUIRE(e);
+  CHECK(e->srtt == Duration(100ms));
+  CHECK(e->rttvar == Duration(50ms));
+  CHECK(e->rto == Duration(300ms));  // 100 + 4 x 50
+  CHECK(e->samples == 1);
+  CHECK_FALSE(e->network);
+  CHECK(e->prefix == a);
+  CHECK(e->prefix_length == 128);
+  // R' = 200: RTTVAR = 3/4 x 50 + 1/4 x |100 - 200| = 62.5; SRTT = 112.5 (RTTVAR first, with the old SRTT).
+  h.record_success(a, 200ms, T + 1s);
+  e = h.rtt_evidence(a, T + 1s);
+  REQUIRE(e);
+  CHECK(e->srtt == Duration(112500us));
+  CHECK(e->rttvar == Duration(62500us));
+  CHECK(e->rto == Duration(362500us));
+  CHECK(e->samples == 2);
+  // R' = SRTT: RTTVAR shrinks by a quarter, SRTT stays.
+  h.record_success(a, 112500us, T + 2s);
+  e = h.rtt_evidence(a, T + 2s);
+  REQUIRE(e);
+  CHECK(e->srtt == Duration(112500us));
+  CHECK(e->rttvar == Duration(46875us));
+  CHECK(e->rto == Duration(300ms));
+  CHECK(e->samples == 3);
+  CHECK(h.smoothed_rtt(a, T + 2s) == Duration(112500us));
+}
+
+TEST_CASE("History: the RTO is at least SRTT + G (1 ms), and not clamped otherwise") {
+  History h;
+  h.record_success(ip("192.0.2.1"), 1us, T);
+  auto e = h.rtt_evidence(ip("192.0.2.1"), T);
+  REQUIRE(e);
+  CHECK(e->rttvar == Duration(500ns));
+  CHECK(e->rto == Duration(1001us));  // 4 x 500 ns < G
+  CHECK(e->prefix_length == 32);
+  h.record_success(ip("192.0.2.2"), 5s, T);
+  CHECK(h.rtt_evidence(ip("192.0.2.2"), T)->rto == Duration(15s));  // 5 + 4 x 2.5, above the race's 2 s cap
+}
+
+TEST_CASE("History: an expired RTT starts afresh, samples and RTTVAR too") {
+  History h;
+  h.record_success(ip("2001:db8::1"), 100ms, T);
+  h.record_success(ip("2001:db8::1"), 200ms, T + 1s);
+  CHECK(h.rtt_evidence(ip("2001:db8::1"), T + 1s + 9min));
+  CHECK_FALSE(h.rtt_evidence(ip("2001:db8::1"), T + 1s + 10min));
+  h.record_success(ip("2001:db8::1"), 80ms, T + 1h);
+  auto e = h.rtt_evidence(ip("2001:db8::1"), T + 1h);
+  REQUIRE(e);
+  CHECK(e->samples == 1);
+  CHECK(e->srtt == Duration(80ms));
+  CHECK(e->rttvar == Duration(40ms));
+}
+
+TEST_CASE("History: a connection to the same /64 is evidence for the path; another /64 gets nothing") {
+  History h;
+  h.record_success(ip("2001:db8:1:2::10"), 40ms, T);
+  auto e = h.rtt_evidence(ip("2001:db8:1:2:aaaa::99"), T + 1s);
+  REQUIRE(e);
+  CHECK(e->network);
+  CHECK(e->prefix == ip("2001:db8:1:2::"));
+  CHECK(e->prefix_length == 64);
+  CHECK(e->srtt == Duration(40ms));
+  CHECK(e->rttvar == Duration(20ms));
+  CHECK(e->rto == Duration(120ms));
+  CHECK(e->samples == 1);
+  CHECK_FALSE(h.rtt_evidence(ip("2001:db8:1:3::10"), T + 1s));
+  CHECK_FALSE(h.rtt_evidence(ip("192.0.2.1"), T + 1s));
+  // Network evidence does not make the address known to the sorting rule.
+  CHECK_FALSE(h.smoothed_rtt(ip("2001:db8:1:2:aaaa::99"), T + 1s));
+  CHECK(h.size() == 1);
+}
+
+TEST_CASE("History: IPv4 networks are /24; every address of the network adds to its samples") {
+  History h;
+  h.record_success(ip("192.0.2.1"), 100ms, T);
+  h.record_success(ip("192.0.2.2"), 200ms, T + 1s);
+  auto net = h.rtt_evidence(ip("192.0.2.77"), T + 1s);
+  REQUIRE(net);
+  CHECK(net->network);
+  CHECK(net->prefix == ip("192.0.2.0"));
+  CHECK(net->prefix_length == 24);
+  CHECK(net->samples == 2);
+  CHECK(net->srtt == Duration(112500us));
+  CHECK(net->rttvar == Duration(62500us));
+  // The destination's own evidence wins over its network's.
+  auto own = h.rtt_evidence(ip("192.0.2.2"), T + 1s);
+  REQUIRE(own);
+  CHECK_FALSE(own->network);
+  CHECK(own->srtt == Duration(200ms));
+  CHECK(own->samples == 1);
+  CHECK_FALSE(h.rtt_evidence(ip("192.0.3.1"), T + 1s));
+  CHECK_FALSE(h.rtt_evidence(ip("2001:db8::1"), T + 1s));
+}
+
+TEST_CASE("History: when the destination's RTT expired, its fresher network answers; failures are no RTT evidence") {
+  History h;
+  h.record_success(ip("192.0.2.1"), 100ms, T);
+  h.record_success(ip("192.0.2.2"), 30ms, T + 10min);  // the network's first sample had expired
+  auto e = h.rtt_evidence(ip("192.0.2.1"), T + 11min);
+  REQUIRE(e);
+  CHECK(e->network);
+  CHECK(e->samples == 1);
+  CHECK(e->srtt == Duration(30ms));
+  CHECK_FALSE(h.rtt_evidence(ip("192.0.2.1"), T + 20min));
+  h.record_failure(ip("198.51.100.1"), T);
+  CHECK_FALSE(h.rtt_evidence(ip("198.51.100.1"), T));
+  CHECK_FALSE(h.rtt_evidence(ip("198.51.100.2"), T));
+}
+
+TEST_CASE("History: networks are bounded by max_entries too, least recently used first") {
+  History::Options o;
+  o.max_entries = 2;
+  History h(o);
+  h.record_success(ip("192.0.2.1"), 10ms, T);
+  h.record_success(ip("198.51.100.1"), 20ms, T);
+  h.record_success(ip("203.0.113.1"), 30ms, T);  // evicts 192.0.2.0/24 and 192.0.2.1
+  CHECK_FALSE(h.rtt_evidence(ip("192.0.2.9"), T));
+  CHECK(h.rtt_evidence(ip("198.51.100.9"), T));
+  CHECK(h.rtt_evidence(ip("203.0.113.9"), T));
+}
+
+TEST_CASE("History::apply: a batch of updates as the race emits them, one observer call per batch") {
+  History h;
+  int observed = 0;
+  h.set_observer([&] { ++observed; });
+  std::vector<History::Update> updates{
+      {ip("2001:db8::1"), History::Update::failure, {}, T},
+      {ip("192.0.2.1"), History::Update::success, 25ms, T},
+  };
+  h.apply(updates);
+  CHECK(observed == 1);
+  CHECK(h.recently_failed(ip("2001:db8::1"), T));
+  CHECK(h.smoothed_rtt(ip("192.0.2.1"), T) == Duration(25ms));
+  h.apply({ip("192.0.2.1"), History::Update::success, -5ms, T + 1s});  // a negative RTT counts as 0
+  CHECK(observed == 2);
+  CHECK(h.rtt_evidence(ip("192.0.2.1"), T + 1s)->srtt == Duration(25ms) - Duration(25ms) / 8);
+  h.set_observer(nullptr);
+  h.record_failure(ip("192.0.2.9"), T);
+  CHECK(observed == 2);
+}
+
+TEST_CASE("History::records and merge: fresh parts only, the newer entry wins, order follows age") {
+  History h;
+  h.record_success(ip("192.0.2.1"), 10ms, T);
+  h.record_failure(ip("192.0.2.2"), T + 1min);
+  h.record_success(ip("192.0.2.3"), 30ms, T + 10s);
+  h.record_failure(ip("192.0.2.3"), T + 1min);  // RTT and failure
+  auto r = h.records(T + 2min);
+  REQUIRE(r.size() == 3);
+  CHECK(r[0].destination == ip("192.0.2.3"));  // most recently used first
+  CHECK(r[0].srtt == Duration(30ms));
+  CHECK(r[0].failed_at == T + 1min);
+  CHECK(h.records(T + 3min).size() == 2);  // the failure of 192.0.2.2 expired; .3 keeps its RTT
+  CHECK(h.records(T + 11min).empty());
+
+  History other;
+  other.record_success(ip("192.0.2.1"), 99ms, T + 30s);  // newer than h's: kept
+  other.record_success(ip("192.0.2.3"), 99ms, T + 2min);  // newer: kept
+  other.merge(r);
+  CHECK(other.smoothed_rtt(ip("192.0.2.1"), T + 2min) == Duration(99ms));
+  CHECK(other.smoothed_rtt(ip("192.0.2.3"), T + 2min) == Duration(99ms));
+  CHECK(other.recently_failed(ip("192.0.2.2"), T + 2min));
+  CHECK(other.size() == 3);
+  // A merged RTT brings its network evidence when the network knows nothing newer.
+  History empty;
+  empty.merge(r);
+  auto e = empty.rtt_evidence(ip("192.0.2.200"), T + 2min);
+  REQUIRE(e);
+  CHECK(e->network);
+  CHECK(e->srtt == Duration(30ms));
+}
+
 namespace {
 // The first dial: IPv6 hangs (black-holed), IPv4 connects after the delay.
 void black_hole_ipv6(History& h) {

@@ -25,6 +25,10 @@ Dialer::Dialer(DialerOptions options) : state_(std::make_shared<detail::DialerSt
   state_->resolver = dns::Resolver::create(std::move(options.resolver));
   state_->policy = options.policy ? std::move(options.policy) : std::make_shared<const PolicyTable>(PolicyTable::system());
   if (options.history) state_->history = std::make_unique<race::History>(options.history_options);
+  // Loaded here, before any dial can read the history.
+  if (state_->history && !options.history_file.empty())
+    state_->history_file = std::make_unique<race::detail::HistoryFile>(
+        std::move(options.history_file), *state_->history, std::move(options.history_file_diagnostics));
 }
 
 Dialer& Dialer::default_dialer() {

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "../race/history_file.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "heyes/race/history.hpp"
@@ -18,6 +19,8 @@ struct DialerState {
   std::shared_ptr<dns::Resolver> resolver;
   std::shared_ptr<const PolicyTable> policy;
   std::unique_ptr<race::History> history;  // null when off
+  // Saves history when it goes, so it is declared after it.
+  std::unique_ptr<race::detail::HistoryFile> history_file;  // null when off
   ConnectivityCache connectivity;          // the usable-family decision, cached a few seconds
 };
 

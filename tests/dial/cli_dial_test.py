@@ -120,6 +120,32 @@ def main():
         check(all(re.match(r"^ +\d+\.\d ms  [a-z_]+", line) for line in lines[:-1]) and len(lines) > 3,
               f"text mode timeline: {lines!r}")
         check(any("attempt_start ipv4 127.0.0.1" in line for line in lines), "text mode: no IPv4 attempt line")
+        # --history-file: the second process knows what the first learnt (::1 black-holed).
+        history = os.path.join(tmp, "cache", "heyes", "history")
+        rc, out, err = run(*base, "--json", "--history-file", history, "dual.heyes.test", str(port))
+        first = dials(out)
+        check(rc == 0 and len(first) == 1 and [a for _, a, _ in starts(first[0])][:1] == ["::1"],
+              f"--history-file run 1: rc={rc} out={out!r} err={err!r}")
+        check(err.count("\n") == 1 and "history: " in err and "no history yet" in err,
+              f"--history-file run 1: one note on stderr, got {err!r}")
+        check(os.path.exists(history) and (os.stat(history).st_mode & 0o777) == 0o600,
+              "--history-file: no file of mode 0600 after run 1")
+        with open(history) as f:
+            text = f.read()
+        check(text.startswith("heyes-history 1\n") and "\n::1 - - 0 - " in text and "\n127.0.0.1 " in text,
+              f"--history-file contents: {text!r}")
+        rc, out, err = run(*base, "--json", "--history-file", history, "dual.heyes.test", str(port))
+        second = dials(out)
+        check(rc == 0 and not err and len(second) == 1 and [a for _, a, _ in starts(second[0])][:1] == ["127.0.0.1"]
+              and second[0]["elapsed_ms"] < 150, f"--history-file run 2: rc={rc} out={out!r} err={err!r}")
+        # A file that is not a history: one line on stderr naming it, ignored, rewritten.
+        with open(history, "w") as f:
+            f.write("not a history\n")
+        rc, out, err = run(*base, "--json", "--history-file", history, "dual.heyes.test", str(port))
+        check(rc == 0 and err.count("\n") == 1 and f"history: {history}:1: not a heyes history file" in err,
+              f"--history-file corrupted: rc={rc} err={err!r}")
+        with open(history) as f:
+            check(f.read().startswith("heyes-history 1\n"), "--history-file: a bad file was not rewritten")
         for s in keep:
             s.close()
 
@@ -138,7 +164,8 @@ def main():
     for args in (["127.0.0.1", "0"], ["127.0.0.1", "no-such-service-here"], ["bad..name", "80"],
                  ["--repeat", "0", "127.0.0.1", "80"], ["--attempt-delay", "x", "127.0.0.1", "80"],
                  ["--nameserver", "nope", "127.0.0.1", "80"], ["--hosts", "/nonexistent/hosts", "h.test", "80"],
-                 ["--demo", "extra"]):
+                 ["--demo", "extra"], ["--history-file", "", "127.0.0.1", "80"],
+                 ["--no-history", "--history-file", "h", "127.0.0.1", "80"]):
         rc, out, err = run(*args)
         check(rc == 2 and not out and err.startswith("heyes-connect: ") and err.count("\n") == 1,
               f"bad input {args}: rc={rc} out={out!r} err={err!r}")

@@ -124,6 +124,10 @@ constexpr OptionSpec kOptions[] = {
        o.dial.hosts = std::string(v);
      }},
     {"--no-history", false, [](Options& o, std::string_view) { o.dial.history = false; }},
+    {"--history-file", true, [](Options& o, std::string_view v) {
+       if (v.empty()) fail("option '--history-file': empty file name");
+       o.dial.history_file = std::string(v);
+     }},
     {"--no-addrconfig", false, [](Options& o, std::string_view) { o.dial.addrconfig = false; }},
     {"--repeat", true, [](Options& o, std::string_view v) { o.dial.repeat = parse_int("--repeat", v, 1, 1000); }},
     {"--json", false, [](Options& o, std::string_view) { o.dial.json = true; }},
@@ -146,6 +150,7 @@ void check_mode(Options& o) {
       o.port = o.operands[1];
       if (o.host.empty()) fail("empty HOST");
       if (o.port.empty()) fail("empty PORT");
+      if (o.dial.history_file && !o.dial.history) fail("option '--history-file' conflicts with '--no-history'");
       return;
     case Mode::demo:
       if (!o.operands.empty()) fail("--demo takes no operand, got " + quote(o.operands[0]));
@@ -246,6 +251,8 @@ std::string usage_text() {
          "  --resolv-conf FILE    instead of /etc/resolv.conf\n"
          "  --hosts FILE          instead of /etc/hosts\n"
          "  --no-history          no connection history (RTT, recent failures)\n"
+         "  --history-file FILE|default  keep the history in FILE between runs; 'default':\n"
+         "                        $XDG_CACHE_HOME/heyes/history (else ~/.cache/heyes/history)\n"
          "  --no-addrconfig       query both families even when this host cannot use one\n"
          "  --repeat N            dial N times in one process (cache and history at work)\n"
          "  --json                one JSON object per dial on stdout\n"

@@ -49,6 +49,7 @@ struct DialSettings {
   std::optional<std::string> resolv_conf;  // --resolv-conf FILE (default /etc/resolv.conf)
   std::optional<std::string> hosts;        // --hosts FILE (default /etc/hosts)
   bool history = true;                     // --no-history clears it
+  std::optional<std::string> history_file;  // --history-file FILE, or "default"
   bool addrconfig = true;                  // --no-addrconfig clears it
   int repeat = 1;                          // --repeat N
   bool json = false;                       // --json

@@ -109,6 +109,15 @@ heyes::DialerOptions dialer_options(const Options& o) {
   if (!o.dial.nameservers.empty()) d.resolver.config.nameservers = o.dial.nameservers;
   d.policy = policy_of(o);
   d.history = o.dial.history;
+  if (o.dial.history_file) {
+    d.history_file = *o.dial.history_file == "default" ? heyes::race::default_history_file() : *o.dial.history_file;
+    if (d.history_file.empty())
+      throw UsageError("option '--history-file': 'default' needs XDG_CACHE_HOME or HOME (an absolute path)");
+    // A history file that cannot be used is ignored (and rewritten): say so, once.
+    d.history_file_diagnostics = [](const heyes::Diagnostic& w) {
+      std::fprintf(stderr, "heyes-connect: history: %s\n", w.to_string().c_str());
+    };
+  }
   return d;
 }
 

@@ -327,15 +327,26 @@ std::vector<HistoryFileEntry> merge_history_entries(std::span<const HistoryFileE
   return out;
 }
 
-HistoryFile::HistoryFile(std::string path, History& history, Report report)
-    : path_(std::move(path)), history_(history), report_(std::move(report)) {
+HistoryFile::HistoryFile(std::string path, History& history, Report report, Duration save_interval)
+    : path_(std::move(path)), history_(history), report_(std::move(report)), save_interval_(save_interval) {
   load();
+  next_save_ns_ = (Clock::now() + save_interval_).time_since_epoch().count();
   history_.set_observer([this] { updated(); });
 }
 
 HistoryFile::~HistoryFile() {
   history_.set_observer(nullptr);
-  if (dirty_) save(true);
+  {
+    std::lock_guard lock(saver_mutex_);
+    stopping_ = true;
+  }
+  saver_wake_.notify_one();
+  if (saver_thread_.joinable()) saver_thread_.join();
+  try {
+    if (dirty_) save(true);
+  } catch (...) {
+    // Out of memory while saving: the history is lost, the program goes on.
+  }
 }
 
 void HistoryFile::report(int line, std::string message) {
@@ -366,15 +377,38 @@ void HistoryFile::load() {
   }
 }
 
-void HistoryFile::updated() {
+void HistoryFile::updated() noexcept {
   dirty_ = true;
   // At most one save per interval: the first update after it claims the save.
   auto now = Clock::now().time_since_epoch().count();
   auto due = next_save_ns_.load(std::memory_order_relaxed);
   if (now < due) return;
-  auto next = now + std::chrono::duration_cast<Duration>(kSaveInterval).count();
-  if (!next_save_ns_.compare_exchange_strong(due, next, std::memory_order_relaxed)) return;
-  save(false);
+  if (!next_save_ns_.compare_exchange_strong(due, now + save_interval_.count(), std::memory_order_relaxed)) return;
+  try {
+    std::lock_guard lock(saver_mutex_);
+    if (stopping_) return;
+    save_wanted_ = true;
+    if (!saver_thread_.joinable()) saver_thread_ = std::thread([this] { saver(); });
+  } catch (...) {
+    return;  // no thread: the destructor's save will do
+  }
+  saver_wake_.notify_one();
+}
+
+void HistoryFile::saver() {
+  std::unique_lock lock(saver_mutex_);
+  for (;;) {
+    saver_wake_.wait(lock, [this] { return save_wanted_ || stopping_; });
+    if (stopping_) return;
+    save_wanted_ = false;
+    lock.unlock();
+    try {
+      save(false);
+    } catch (...) {
+      // Out of memory while saving: the next save may do better.
+    }
+    lock.lock();
+  }
 }
 
 bool HistoryFile::save(bool wait) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "heyes/address.hpp"
@@ -71,15 +73,21 @@ std::vector<HistoryFileEntry> merge_history_entries(std::span<const HistoryFileE
 // A History bound to a file. The constructor loads it (a missing or bad file
 // gives one diagnostic and an empty start; a bad one is rewritten on the next
 // save) and observes the History: after an update, at most every save_interval,
-// it saves without waiting (skipped when another process holds the lock).
-// The destructor saves once more (waiting up to a second for the lock). Saving
-// is lock file (flock), read, merge, write a temporary file, rename().
+// it has a saver thread (started on first need) save without waiting for the
+// lock (skipped when another process holds it), so no dial waits for a disk.
+// The destructor stops that thread and saves once more when something changed
+// (waiting up to a second for the lock). Saving is lock file (flock), read,
+// merge, write a temporary file, rename(). Nothing here throws into a dial or
+// out of the destructor.
 class HistoryFile {
  public:
   using Report = std::function<void(const Diagnostic&)>;
   static constexpr std::chrono::seconds kSaveInterval{5};
 
-  HistoryFile(std::string path, History& history, Report report);
+  // save_interval: the least time between two saves after updates; the
+  // first may come that long after the load (a short-lived program writes
+  // only when it ends).
+  HistoryFile(std::string path, History& history, Report report, Duration save_interval = kSaveInterval);
   ~HistoryFile();
   HistoryFile(const HistoryFile&) = delete;
   HistoryFile& operator=(const HistoryFile&) = delete;
@@ -92,17 +100,24 @@ class HistoryFile {
 
  private:
   void load();
-  void updated();  // the History's observer
+  void updated() noexcept;  // the History's observer
+  void saver();             // the saver thread's loop
   bool save_locked(bool wait);
   void report(int line, std::string message);
 
   std::string path_;
   History& history_;
   Report report_;
+  Duration save_interval_;
   std::mutex save_mutex_;                      // one save at a time in this process
   std::atomic<bool> dirty_{false};             // something to write
   std::atomic<std::int64_t> next_save_ns_{0};  // steady clock, since its epoch
   bool save_failed_ = false;                   // a save error was reported (once is enough)
+  // The saver thread: woken by updated(), stopped by the destructor.
+  std::mutex saver_mutex_;
+  std::condition_variable saver_wake_;
+  bool save_wanted_ = false, stopping_ = false;
+  std::thread saver_thread_;
 };
 
 }  // namespace heyes::race::detail

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "heyes/dial.hpp"
@@ -239,18 +240,34 @@ TEST_CASE("history file: saved by one History, loaded by the next with the same 
   CHECK(net->network);
 }
 
-TEST_CASE("history file: the first update saves at once, the next ones wait for the interval") {
+TEST_CASE("history file: updates save at most once per interval, the first an interval after the load") {
   TempDir dir;
-  History h;
-  HistoryFile file(dir.file(), h, nullptr);
-  CHECK_FALSE(std::filesystem::exists(dir.file()));  // nothing to write yet
-  h.record_success(ip("192.0.2.1"), 5ms, Clock::now());
-  auto first = read_text(dir.file());
-  CHECK(parse_history_file(first, "h", 10).size() == 1);
-  h.record_success(ip("192.0.2.2"), 5ms, Clock::now());
-  CHECK(read_text(dir.file()) == first);  // within 5 s: not yet
-  CHECK(file.save(false));
-  CHECK(parse_history_file(read_text(dir.file()), "h", 10).size() == 2);
+  SUBCASE("within the interval: only when the HistoryFile goes") {
+    {
+      History h;
+      HistoryFile file(dir.file(), h, nullptr);  // 5 s
+      h.record_success(ip("192.0.2.1"), 5ms, Clock::now());
+      h.record_success(ip("192.0.2.2"), 5ms, Clock::now());
+      CHECK_FALSE(std::filesystem::exists(dir.file()));
+    }
+    CHECK(parse_history_file(read_text(dir.file()), "h", 10).size() == 2);
+  }
+  SUBCASE("interval over: the next update saves, the one after waits") {
+    History h;
+    HistoryFile file(dir.file(), h, nullptr, 1s);
+    h.record_success(ip("192.0.2.1"), 5ms, Clock::now());
+    CHECK_FALSE(std::filesystem::exists(dir.file()));
+    std::this_thread::sleep_for(1050ms);
+    h.record_success(ip("192.0.2.2"), 5ms, Clock::now());
+    // Saved by the saver thread: wait for the file (bounded).
+    for (int i = 0; i < 500 && !std::filesystem::exists(dir.file()); ++i) std::this_thread::sleep_for(10ms);
+    auto first = read_text(dir.file());
+    CHECK(parse_history_file(first, "h", 10).size() == 2);
+    h.record_success(ip("192.0.2.3"), 5ms, Clock::now());
+    CHECK(read_text(dir.file()) == first);
+    CHECK(file.save(false));
+    CHECK(parse_history_file(read_text(dir.file()), "h", 10).size() == 3);
+  }
 }
 
 TEST_CASE("history file: created 0600 in a directory created 0700") {

@@ -25,7 +25,8 @@ struct DialerOptions {
   // it goes. Empty: none. race::default_history_file() is the documented place.
   std::string history_file;
   // Told once when the history file is missing or unusable (it is ignored,
-  // then rewritten) and when it cannot be saved; null: nobody is told.
+  // then rewritten) and when it cannot be saved (possibly on the Dialer's
+  // saver thread); null: nobody is told.
   std::function<void(const Diagnostic&)> history_file_diagnostics;
   // How the usable families are found (getifaddrs + route probe when null);
   // tests inject a host description here.

@@ -21,7 +21,7 @@ struct DialerState {
   std::unique_ptr<race::History> history;  // null when off
   // Saves history when it goes, so it is declared after it.
   std::unique_ptr<race::detail::HistoryFile> history_file;  // null when off
-  ConnectivityCache connectivity;          // the usable-family decision (issue 7), cached a few seconds
+  ConnectivityCache connectivity;          // the usable-family decision, cached a few seconds
 };
 
 }  // namespace heyes::detail

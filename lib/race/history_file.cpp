@@ -280,20 +280,23 @@ std::vector<HistoryFileEntry> to_file_entries(std::span<const History::Record> r
 
 std::vector<History::Record> from_file_entries(std::span<const HistoryFileEntry> entries, ClockPair now,
                                                const History::Options& options) {
-  // Ages are computed in milliseconds first: every time kept is then within
-  // an expiry of now, far from any overflow.
+  // Ages and expiries are compared in milliseconds (a time far in the past
+  // or future must not overflow nanoseconds); every time kept is then within
+  // an expiry of now.
   auto age = [&](std::int64_t ms) { return std::chrono::milliseconds(std::max<std::int64_t>(now.wall_ms - ms, 0)); };
+  auto fresh = [&](std::int64_t ms, Duration expiry) { return age(ms) < std::chrono::ceil<std::chrono::milliseconds>(expiry); };
   std::vector<History::Record> out;
   out.reserve(entries.size());
   for (const auto& e : entries) {
     History::Record r{e.address, std::nullopt, {}, 0, {}, std::nullopt};
-    if (e.has_rtt && age(e.rtt_at_ms) < options.rtt_expiry) {
+    if (e.has_rtt && fresh(e.rtt_at_ms, options.rtt_expiry)) {
       r.srtt = std::chrono::microseconds(e.srtt_us);
       r.rttvar = std::chrono::microseconds(e.rttvar_us);
       r.samples = e.samples;
       r.rtt_at = now.steady - age(e.rtt_at_ms);
     }
-    if (e.failed_at_ms && age(*e.failed_at_ms) < options.failure_expiry) r.failed_at = now.steady - age(*e.failed_at_ms);
+    if (e.failed_at_ms && fresh(*e.failed_at_ms, options.failure_expiry))
+      r.failed_at = now.steady - age(*e.failed_at_ms);
     if (r.srtt || r.failed_at) out.push_back(r);
   }
   return out;
@@ -308,7 +311,10 @@ std::vector<HistoryFileEntry> merge_history_entries(std::span<const HistoryFileE
     auto [it, fresh] = by_address.try_emplace(e.address, e);
     if (!fresh && e.last_used_ms() >= it->second.last_used_ms()) it->second = e;
   }
-  auto expired = [&](std::int64_t at, Duration expiry) { return std::chrono::milliseconds(now_ms - at) >= expiry; };
+  // In milliseconds: a time far from now must not overflow nanoseconds; the future counts as now.
+  auto expired = [&](std::int64_t at, Duration expiry) {
+    return std::max<std::int64_t>(now_ms - at, 0) >= std::chrono::ceil<std::chrono::milliseconds>(expiry).count();
+  };
   std::vector<HistoryFileEntry> out;
   out.reserve(by_address.size());
   for (auto& [address, e] : by_address) {

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "heyes/dial.hpp"
-#include "heyes/dial/dialer_options.hpp"
 #include "race/history_file.hpp"
 
 using namespace heyes;
@@ -188,6 +187,12 @@ TEST_CASE("history file: wall-clock times become steady-clock ones; what expired
   CHECK(records[0].rtt_at == kSteady - 1min);
   CHECK(records[1].failed_at == kSteady - 119s);
   CHECK(records[2].failed_at == kSteady);
+  // The extremes of the format: 1970 is long expired, the year 9999 is now.
+  std::vector<HistoryFileEntry> extremes{failure_entry("192.0.2.6", 0), failure_entry("192.0.2.7", 253'402'300'799'999)};
+  auto kept = from_file_entries(extremes, kNow, o);
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].failed_at == kSteady);
+  CHECK(merge_history_entries(extremes, {}, kWall, o) == std::vector<HistoryFileEntry>{extremes[1]});
   // And back: the same wall-clock times.
   auto back = to_file_entries(records, kNow);
   CHECK(back[0] == entries[0]);

@@ -31,15 +31,15 @@ class History {
   // One outcome of an attempt, as the race reports it.
   struct Update {
     IpAddress destination;
-    enum Kind { success, failure } kind = success;
+    enum Kind { success, failure } kind = failure;
     Duration rtt{};  // success: from the attempt's start to its connection
     TimePoint at{};
   };
 
   // What the history knows of the path to a destination (RFC 6298 section 2).
   struct RttEvidence {
-    Duration rto;             // SRTT + max(G, 4 x RTTVAR), G = 1 ms; not clamped (the race clamps)
-    Duration srtt, rttvar;
+    Duration rto{};           // SRTT + max(G, 4 x RTTVAR), G = 1 ms; not clamped (the race clamps)
+    Duration srtt{}, rttvar{};
     int samples = 0;          // measurements behind it
     bool network = false;     // false: the destination itself; true: its /64 (IPv6) or /24 (IPv4)
     IpAddress prefix;         // the network (host bits zeroed) when network, else the destination

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "heyes/dial.hpp"
+#include "heyes/dial/dialer_options.hpp"
 #include "race/history_file.hpp"
 
 using namespace heyes;

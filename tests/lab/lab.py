@@ -14,6 +14,8 @@ Exit status: 0 all passed, 1 a scenario failed, 77 skipped (not root, no
 `ip netns`, no iptables, no dnsmasq). Run by `meson test -C build --suite lab`,
 or by hand: tests/lab/lab.py --connect build/tools/heyes-connect/heyes-connect
 --test-dns build/tests/lab/heyes-test-dns [--only 4] [--verbose].
+field.py (test lab-field; docs/lab.md) uses this machinery (start_host,
+connect) to measure connect times with and without a history file.
 """
 
 import argparse
@@ -44,23 +46,27 @@ SCENARIO_WALL = 20.0             # hard bound of one scenario, s
 RESOLV_CONF = f"nameserver {DNS_ADDR}\noptions ndots:1 timeout:2 attempts:1\n"
 
 # --- Addresses --------------------------------------------------------------
-# Symbolic names used in the table: 6a/6b work, 6x/6y/6z are broken (SYN
-# dropped); same for 4a and 4x/4y/4z. "native" IPv6 is 2001:db8::/32, which
+# Symbolic names used in the table: 6a/6b work, 6u..6z are broken (SYN
+# dropped); same for 4a/4b/4c and 4x/4y/4z. "native" IPv6 is 2001:db8::/32, which
 # RFC 6724's default table prefers over IPv4; "6to4" is 2002::/16 (here the
 # 6to4 prefix of 10.64.76.7), which the default table ranks below IPv4.
+# Every IPv6 address of a flavour is in one /64; 4c works in the /24 of the
+# broken 4x/4y/4z (field.py dials such neighbours for network RTT evidence).
 V6 = {
     "native": {"6a": "2001:db8::a", "6b": "2001:db8::b",
-               "6x": "2001:db8::bad:1", "6y": "2001:db8::bad:2", "6z": "2001:db8::bad:3"},
+               "6x": "2001:db8::bad:1", "6y": "2001:db8::bad:2", "6z": "2001:db8::bad:3",
+               "6u": "2001:db8::bad:4", "6v": "2001:db8::bad:5", "6w": "2001:db8::bad:6"},
     "6to4": {"6a": "2002:a40:4c07:1::a", "6b": "2002:a40:4c07:1::b",
              "6x": "2002:a40:4c07:1::bad:1", "6y": "2002:a40:4c07:1::bad:2",
-             "6z": "2002:a40:4c07:1::bad:3"},
+             "6z": "2002:a40:4c07:1::bad:3", "6u": "2002:a40:4c07:1::bad:4",
+             "6v": "2002:a40:4c07:1::bad:5", "6w": "2002:a40:4c07:1::bad:6"},
 }
-V4 = {"4a": "198.51.100.10", "4b": "198.51.100.11",
+V4 = {"4a": "198.51.100.10", "4b": "198.51.100.11", "4c": "203.0.113.10",
       "4x": "203.0.113.1", "4y": "203.0.113.2", "4z": "203.0.113.3"}
 
 
 def is_broken(label):
-    return label[1] in "xyz"
+    return label[1] in "uvwxyz"
 
 
 # --- The expected results -----------------------------------------------------
@@ -360,18 +366,23 @@ def test_dns_cmd(lab, run):
 def set_up(lab, ns, run):
     """Addresses, DROP rules, DNS server and listeners; returns when all are up."""
     s = run.scenario
-    labels = s.aaaa + s.a
+    # On the IPv4-only host no IPv6 address exists but ::1.
+    labels = [l for l in s.aaaa + s.a if not (run.stack == "ipv4-only" and l.startswith("6"))]
+    start_host(lab, ns, [run.address(l) for l in labels if not is_broken(l)],
+               [run.address(l) for l in labels if is_broken(l)],
+               dnsmasq_cmd(run) if s.dns == "dnsmasq" else test_dns_cmd(lab, run))
+
+
+def start_host(lab, ns, working, broken, dns_cmd):
+    """Puts the DNS server's and every working and broken address on lo, a
+    DROP rule for each broken one, starts dns_cmd and listeners on the working
+    ones; returns when all are up."""
     ns.add_address(DNS_ADDR)
-    for label in labels:
-        # On the IPv4-only host no IPv6 address exists but ::1.
-        if not (run.stack == "ipv4-only" and label.startswith("6")):
-            ns.add_address(run.address(label))
-    for label in labels:
-        if is_broken(label) and not (run.stack == "ipv4-only" and label.startswith("6")):
-            ns.drop_tcp_to(run.address(label))
-    dns = ns.spawn(dnsmasq_cmd(run) if s.dns == "dnsmasq" else test_dns_cmd(lab, run), "dns")
-    working = [run.address(l) for l in labels if not is_broken(l)
-               and not (run.stack == "ipv4-only" and l.startswith("6"))]
+    for addr in working + broken:
+        ns.add_address(addr)
+    for addr in broken:
+        ns.drop_tcp_to(addr)
+    dns = ns.spawn(dns_cmd, "dns")
     listener = ns.spawn([sys.executable, os.path.abspath(__file__), "--serve", str(PORT),
                          "--dns", f"{DNS_ADDR}:53"] + working, "listen")
     # Wait (bounded) for the listener's "ready", which it prints once the DNS server answers.
@@ -383,15 +394,21 @@ def set_up(lab, ns, run):
 
 
 def dial(lab, ns, run):
-    # Hermetic: the lab's own resolv.conf, hosts file and policy, so that the
-    # machine's configuration (search lists, ndots, gai.conf) changes nothing.
-    resolv_conf, hosts = lab.write("resolv.conf", RESOLV_CONF), lab.write("hosts", "")
     policy = lab.write(f"{ns.name}-gai.conf", run.scenario.policy) if run.scenario.policy else "none"
+    return connect(lab, ns, ["--policy", policy, "--timeout", str(TIMEOUT)] + run.scenario.args
+                   + [run.name, str(PORT)])
+
+
+def connect(lab, ns, args, wall=SCENARIO_WALL):
+    """Runs heyes-connect --json ARGS in ns; returns (exit status, the last dial's JSON object)."""
+    # Hermetic: the lab's own resolv.conf, hosts file (and the caller's
+    # policy), so that the machine's configuration (search lists, ndots,
+    # gai.conf) changes nothing; the lab's DNS server, never the machine's.
+    resolv_conf, hosts = lab.write("resolv.conf", RESOLV_CONF), lab.write("hosts", "")
     args = [lab.opts.connect, "--json", "--nameserver", f"{DNS_ADDR}:53", "--resolv-conf", resolv_conf,
-            "--hosts", hosts, "--policy", policy, "--timeout", str(TIMEOUT)] + run.scenario.args
-    args += [run.name, str(PORT)]
+            "--hosts", hosts] + list(args)
     lab.log(" ".join(args))
-    r = lab.sh(*args, ns=ns.name, check=False, timeout=SCENARIO_WALL)
+    r = lab.sh(*args, ns=ns.name, check=False, timeout=wall)
     # One JSON object per dial: the whole output, or (one per line) the last line.
     try:
         return r.returncode, json.loads(r.stdout)
@@ -470,18 +487,21 @@ def describe_attempts(result):
 
 
 # --- Main -------------------------------------------------------------------
-def skip_reason(lab):
+def skip_reason(lab, needs=("ip", "dnsmasq"), options=()):
+    """Why the lab cannot run here (None: it can): needs are the programs it
+    runs, options what heyes-connect must know beyond its dial mode."""
     if os.geteuid() != 0:
         return "not root: the lab needs network namespaces (run as root, e.g. in CI)"
-    for tool in ("ip", "dnsmasq"):
+    for tool in needs:
         if shutil.which(tool) is None:
             return f"{tool} not found (Debian: iproute2, dnsmasq-base)"
     if not os.path.exists(lab.opts.connect):
         return f"heyes-connect not found at {lab.opts.connect}"
     help_text = subprocess.run([lab.opts.connect, "--help"], capture_output=True, text=True,
                                timeout=10).stdout
-    if "--nameserver" not in help_text or "--json" not in help_text:
-        return "this heyes-connect has no dial mode (--json, --nameserver) yet"
+    missing = [o for o in ("--nameserver", "--json") + tuple(options) if o not in help_text]
+    if missing:
+        return f"this heyes-connect has no {', '.join(missing)} yet"
     return probe_namespace(lab)
 
 

@@ -54,8 +54,14 @@ struct History::Tables {
     Rtt rtt;
     std::optional<TimePoint> failed_at;
   };
+  // A network's RTT, and its last failure when no attempt into it has
+  // succeeded since (a black-holed /64 is black-holed for its other addresses too).
+  struct Network {
+    Rtt rtt;
+    std::optional<TimePoint> failed_at;
+  };
   common::detail::LruMap<IpAddress, Destination, AddressHash> destinations;
-  common::detail::LruMap<IpAddress, Rtt, AddressHash> networks;  // keyed by network_of()
+  common::detail::LruMap<IpAddress, Network, AddressHash> networks;  // keyed by network_of()
 };
 
 TimePoint History::Record::last_used() const noexcept {
@@ -93,15 +99,18 @@ void History::fold(Rtt& rtt, Duration sample, TimePoint now, Duration expiry) {
 
 void History::apply_locked(const Update& u) {
   auto& d = tables_->destinations.touch(u.destination);
+  int length = 0;
+  auto& n = tables_->networks.touch(network_of(u.destination, length));
   if (u.kind == Update::failure) {
     d.failed_at = u.at;
+    n.failed_at = u.at;
     return;
   }
   Duration rtt = std::max(u.rtt, Duration::zero());
   fold(d.rtt, rtt, u.at, options_.rtt_expiry);
   d.failed_at.reset();
-  int length = 0;
-  fold(tables_->networks.touch(network_of(u.destination, length)), rtt, u.at, options_.rtt_expiry);
+  fold(n.rtt, rtt, u.at, options_.rtt_expiry);
+  n.failed_at.reset();
 }
 
 void History::apply(const Update& update) { apply(std::span<const Update>(&update, 1)); }
@@ -128,9 +137,17 @@ std::optional<Duration> History::srtt_locked(const IpAddress& destination, TimeP
   return d->rtt.srtt;
 }
 
+// A destination failed recently when it did itself, or when it has no
+// outcome of its own and its network's last attempt failed recently.
 bool History::failed_locked(const IpAddress& destination, TimePoint now) const {
-  const auto* d = tables_->destinations.peek(destination);
-  return d != nullptr && d->failed_at && now - *d->failed_at < options_.failure_expiry;
+  auto recent = [&](const std::optional<TimePoint>& t) { return t && now - *t < options_.failure_expiry; };
+  if (const auto* d = tables_->destinations.peek(destination)) {
+    if (recent(d->failed_at)) return true;
+    if (d->rtt.samples > 0 && now - d->rtt.at < options_.rtt_expiry) return false;
+  }
+  int length = 0;
+  const auto* n = tables_->networks.peek(network_of(destination, length));
+  return n != nullptr && recent(n->failed_at);
 }
 
 std::optional<Duration> History::smoothed_rtt(const IpAddress& destination, TimePoint now) const {
@@ -154,7 +171,8 @@ std::optional<History::RttEvidence> History::rtt_evidence(const IpAddress& desti
   std::lock_guard lock(mutex_);
   const auto* d = tables_->destinations.peek(destination);
   if (d != nullptr && fresh(&d->rtt)) return evidence(d->rtt, false, destination, destination.is_v4() ? 32 : 128);
-  if (const Rtt* n = tables_->networks.peek(network); fresh(n)) return evidence(*n, true, network, length);
+  if (const auto* n = tables_->networks.peek(network); n != nullptr && fresh(&n->rtt))
+    return evidence(n->rtt, true, network, length);
   return std::nullopt;
 }
 
@@ -217,11 +235,14 @@ void History::merge(std::span<const Record> records) {
     auto& d = tables_->destinations.touch(r->destination);
     d.rtt = r->srtt ? Rtt{*r->srtt, r->rttvar, std::clamp(r->samples, 1, kMaxSamples), r->rtt_at} : Rtt{};
     d.failed_at = r->failed_at;
-    if (!r->srtt) continue;
     int length = 0;
-    IpAddress network = network_of(r->destination, length);
-    const Rtt* n = tables_->networks.peek(network);
-    if (n == nullptr || n->samples == 0 || n->at < r->rtt_at) tables_->networks.insert_or_assign(network, d.rtt);
+    auto& n = tables_->networks.touch(network_of(r->destination, length));
+    if (r->srtt && (n.rtt.samples == 0 || n.rtt.at < r->rtt_at)) n.rtt = d.rtt;
+    // The network's last outcome: a failure newer than its last success.
+    TimePoint last_success = n.rtt.samples > 0 ? n.rtt.at : TimePoint::min();
+    if (r->failed_at && *r->failed_at > last_success && (!n.failed_at || *n.failed_at < *r->failed_at))
+      n.failed_at = r->failed_at;
+    if (n.failed_at && *n.failed_at < last_success) n.failed_at.reset();
   }
 }
 

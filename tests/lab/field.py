@@ -76,15 +76,9 @@ SCENARIOS = [
              {"cold": 7 * lab.ATTEMPT_DELAY + 20, "history": 10}),
 ]
 
-# Cells that miss their target today, with the cause. --check prints them as
-# "known" and does not fail on them unless --strict; remove one once it passes.
-KNOWN = {
-    ("B", "history"): "the earlier dial learnt only 6x (it connected to 4a 250 ms after trying 6x, so "
-                      "6y and 6z were never tried); the AAAA answer comes first and not all of it failed, "
-                      "so the race starts 6y at once (no Resolution Delay), A comes 0.3 ms later and 4a "
-                      "goes second, after 6y's delay: the default 250 ms (a failure is no RTT evidence for "
-                      "2001:db8::/64)",
-}
+# Target misses understood and accepted, by (scenario, condition): reported as
+# "known" by --check (failing only with --strict). None today.
+KNOWN: dict = {}
 
 
 def expected_ms(sc, condition):

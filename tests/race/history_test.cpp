@@ -48,18 +48,35 @@ TEST_CASE("History: a success clears a recent failure") {
   CHECK_FALSE(h.recently_failed(ip("192.0.2.1"), T + 1s));
 }
 
+TEST_CASE("History: a recent failure condemns the untried neighbours in its /64 or /24, not those that worked") {
+  History h;
+  h.record_success(ip("2001:db8::a"), 10ms, T);
+  h.record_failure(ip("2001:db8::bad:1"), T + 1s);
+  CHECK(h.recently_failed(ip("2001:db8::bad:1"), T + 2s));
+  CHECK(h.recently_failed(ip("2001:db8::bad:2"), T + 2s));      // same /64, never tried
+  CHECK_FALSE(h.recently_failed(ip("2001:db8::a"), T + 2s));     // its own success stands
+  CHECK_FALSE(h.recently_failed(ip("2001:db8:0:1::1"), T + 2s));  // another /64
+  CHECK_FALSE(h.recently_failed(ip("2001:db8::bad:2"), T + 1s + 2min));  // expired with the failure
+  h.record_success(ip("2001:db8::b"), 10ms, T + 3s);            // the network works again
+  CHECK_FALSE(h.recently_failed(ip("2001:db8::bad:2"), T + 4s));
+  CHECK(h.recently_failed(ip("2001:db8::bad:1"), T + 4s));
+  h.record_failure(ip("192.0.2.1"), T);
+  CHECK(h.recently_failed(ip("192.0.2.77"), T + 1s));
+  CHECK_FALSE(h.recently_failed(ip("192.0.3.1"), T + 1s));
+}
+
 TEST_CASE("History: at most max_entries destinations, the least recently used go first") {
   History::Options o;
   o.max_entries = 2;
   History h(o);
   h.record_failure(ip("192.0.2.1"), T);
-  h.record_failure(ip("192.0.2.2"), T);
+  h.record_failure(ip("198.51.100.2"), T);
   h.record_success(ip("192.0.2.1"), 1ms, T);  // 192.0.2.1 is now the most recent
-  h.record_failure(ip("192.0.2.3"), T);       // evicts 192.0.2.2
+  h.record_failure(ip("203.0.113.3"), T);       // evicts 198.51.100.2
   CHECK(h.size() == 2);
   CHECK(h.smoothed_rtt(ip("192.0.2.1"), T));
-  CHECK_FALSE(h.recently_failed(ip("192.0.2.2"), T));
-  CHECK(h.recently_failed(ip("192.0.2.3"), T));
+  CHECK_FALSE(h.recently_failed(ip("198.51.100.2"), T));
+  CHECK(h.recently_failed(ip("203.0.113.3"), T));
   h.clear();
   CHECK(h.size() == 0);
 }
@@ -384,4 +401,19 @@ TEST_CASE("No history: the configured delay, and nothing recorded anywhere") {
   t.answer_a({"192.0.2.1"});
   t.advance_to(250);
   CHECK(t.started_at("192.0.2.1") == 250);
+}
+
+TEST_CASE("History: a failure merged from another history (a history file) condemns its /64 too") {
+  History earlier;
+  earlier.record_failure(ip("2001:db8::bad:1"), T);
+  History later;
+  auto records = earlier.records(T);
+  later.merge(records);
+  CHECK(later.recently_failed(ip("2001:db8::bad:2"), T + 1s));
+  History working;  // a newer success in the /64 wins over the older failure
+  working.record_success(ip("2001:db8::a"), 5ms, T + 1s);
+  auto newer = working.records(T + 1s);
+  later.merge(newer);
+  CHECK_FALSE(later.recently_failed(ip("2001:db8::bad:2"), T + 2s));
+  CHECK(later.recently_failed(ip("2001:db8::bad:1"), T + 2s));
 }

@@ -592,9 +592,9 @@ TEST_CASE("An abandoned attempt has its own event and cause, and is remembered a
   c.max_in_flight = 1;
   c.expect_v4 = false;
   Timeline t(c, &h);
-  t.answer_aaaa({"2001:db8::1", "2001:db8::2"});
+  t.answer_aaaa({"2001:db8::1", "2001:db8:1::2"});
   t.advance_to(250);
-  CHECK(t.started_at("2001:db8::2") == 250);
+  CHECK(t.started_at("2001:db8:1::2") == 250);
   const TraceEvent* abandoned = nullptr;
   for (const auto& e : t.trace.events())
     if (e.type == event::attempt_abandoned) abandoned = &e;
@@ -602,5 +602,5 @@ TEST_CASE("An abandoned attempt has its own event and cause, and is remembered a
   CHECK(abandoned->address == ip("2001:db8::1"));
   CHECK(abandoned->detail == "attempt 1: abandoned after 250 ms for a newer attempt (1 in flight)");
   CHECK(h.recently_failed(ip("2001:db8::1"), t.now()));
-  CHECK_FALSE(h.recently_failed(ip("2001:db8::2"), t.now()));
+  CHECK_FALSE(h.recently_failed(ip("2001:db8:1::2"), t.now()));
 }

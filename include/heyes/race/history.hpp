@@ -75,6 +75,9 @@ class History {
   void record_failure(const IpAddress& destination, TimePoint now);
 
   std::optional<Duration> smoothed_rtt(const IpAddress& destination, TimePoint now) const;
+  // The destination's own last outcome was a recent failure; or it has no
+  // outcome of its own and the last attempt into its network (IPv6 /64, IPv4
+  // /24) failed recently: one black-holed address condemns its untried neighbours.
   bool recently_failed(const IpAddress& destination, TimePoint now) const;
   // The destination's own evidence if it has a fresh RTT, else its network's
   // (IPv6 /64, IPv4 /24); nullopt when neither. One lock, no allocation.

@@ -44,11 +44,12 @@ struct Settings {
   int alloc_dials = 2000;  // dials whose heap use is averaged
   int lookups = 20000;     // cache hits timed
   int queries = 2000;      // uncached DNS queries and getaddrinfo calls timed
+  int only = 0;            // run only this section (1-5; for a profiler), 0 = all
 };
 
 constexpr const char* usage =
     "usage: heyes-bench [--quick] [--connects N] [--concurrent N] [--batches N] [--reps N]\n"
-    "                   [--alloc-dials N] [--lookups N] [--queries N]\n"
+    "                   [--alloc-dials N] [--lookups N] [--queries N] [--only SECTION]\n"
     "Everything runs on loopback (127.0.0.1, a DNS server on 127.0.0.1, /etc/hosts).\n";
 
 bool parse_count(std::string_view text, int& out) {
@@ -61,11 +62,11 @@ bool parse_settings(int argc, char** argv, Settings& s) {
   std::vector<std::pair<std::string_view, int*>> counts = {
       {"--connects", &s.connects}, {"--concurrent", &s.concurrent}, {"--batches", &s.batches},
       {"--reps", &s.reps},         {"--alloc-dials", &s.alloc_dials}, {"--lookups", &s.lookups},
-      {"--queries", &s.queries}};
+      {"--queries", &s.queries}, {"--only", &s.only}};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--quick") {
-      s = Settings{2000, 200, 3, 3, 500, 2000, 200};
+      s = Settings{2000, 200, 3, 3, 500, 2000, 200, s.only};
       continue;
     }
     bool known = false;
@@ -396,13 +397,15 @@ class Bench {
     dialer_ = std::make_unique<heyes::Dialer>(dialer_options(1024));
   }
 
+  // Every section, or the one of --only (numbered as in the table).
   void run() {
-    literal_sequential();
-    name_sequential();
-    name_concurrent();
-    heap_per_dial();
-    resolver_costs();
-    noise_floor();
+    auto section = [&](int n) { return s_.only == 0 || s_.only == n; };
+    if (section(1)) literal_sequential();
+    if (section(2)) name_sequential();
+    if (section(3)) name_concurrent();
+    if (section(4)) heap_per_dial();
+    if (section(5)) resolver_costs();
+    if (s_.only == 0) noise_floor();
   }
   const std::vector<Row>& rows() const { return rows_; }
 

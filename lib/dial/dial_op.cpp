@@ -37,8 +37,8 @@ bool allows(FamilyRestriction r, Family f) {
 
 // The families the caller's options allow: the restriction and the local
 // address's family. Both families false means the options contradict.
-dns::Families requested_families(const DialOptions& o) {
-  dns::Families f{allows(o.family, Family::v6), allows(o.family, Family::v4)};
+FamilySet requested_families(const DialOptions& o) {
+  FamilySet f{allows(o.family, Family::v6), allows(o.family, Family::v4)};
   if (o.local_address) {
     f.v6 = f.v6 && o.local_address->is_v6();
     f.v4 = f.v4 && o.local_address->is_v4();
@@ -93,8 +93,8 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
     bool pending = true;  // false once it connected, failed or was cancelled
   };
 
-  void start_race(const dns::Families& expected);
-  void start_lookup(const dns::Families& families);
+  void start_race(const FamilySet& expected);
+  void start_lookup(const FamilySet& families);
   std::vector<IpAddress> order(std::vector<IpAddress> candidates) const;
 
   void on_resolve_event(const dns::ResolveEvent& event);
@@ -150,7 +150,7 @@ void DialOp::start() {
   std::error_code ec;
   port_ = resolve_service(service_, ec);
   if (ec) return fail_early(ec);
-  dns::Families requested = requested_families(options_);
+  FamilySet requested = requested_families(options_);
   if (!requested.v6 && !requested.v4) return fail_early(errc::family_unavailable);
 
   if (auto literal = IpAddress::parse(host_)) {
@@ -162,7 +162,7 @@ void DialOp::start() {
   }
   if (auto bad = dns::validate_host_name(host_)) return fail_early(bad);
 
-  dns::Families families = requested;
+  FamilySet families = requested;
   if (options_.addrconfig) {
     bool explicit_family = options_.family != FamilyRestriction::any || options_.local_address.has_value();
     families = usable_families(*dialer_, host_, requested, explicit_family, now_, trace_);
@@ -178,7 +178,7 @@ void DialOp::start() {
   pump();
 }
 
-void DialOp::start_race(const dns::Families& expected) {
+void DialOp::start_race(const FamilySet& expected) {
   race::Config config;
   config.resolution_delay = options_.resolution_delay;
   config.attempt_delay = options_.attempt_delay;
@@ -200,7 +200,7 @@ void DialOp::start_race(const dns::Families& expected) {
   race_.emplace(config, [this](std::vector<IpAddress> c) { return order(std::move(c)); }, history, &trace_, start_);
 }
 
-void DialOp::start_lookup(const dns::Families& families) {
+void DialOp::start_lookup(const FamilySet& families) {
   anchor_.emplace(strand_, TimePoint::max());
   anchor_->async_wait(asio::bind_executor(strand_, [self = shared_from_this()](std::error_code) {}));
   std::weak_ptr<DialOp> weak = weak_from_this();

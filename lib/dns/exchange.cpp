@@ -33,13 +33,13 @@ std::uint16_t random_query_id() {
 // ---- ServerHealth ----
 
 std::vector<Nameserver> ServerHealth::order(const std::vector<Nameserver>& servers, bool rotate,
-                                            Clock::time_point now) {
+                                            TimePoint now) {
   std::lock_guard lock(mu_);
   std::erase_if(failed_until_, [now](const auto& f) { return f.second <= now; });
   const std::size_t n = servers.size();
   const std::size_t first = (rotate && n > 0) ? rotation_++ % n : 0;
   std::vector<Nameserver> healthy;
-  std::vector<std::pair<Clock::time_point, Nameserver>> cooling;
+  std::vector<std::pair<TimePoint, Nameserver>> cooling;
   for (std::size_t k = 0; k < n; ++k) {
     const Nameserver& s = servers[(first + k) % n];
     auto it = std::find_if(failed_until_.begin(), failed_until_.end(), [&](const auto& f) { return f.first == s; });
@@ -53,7 +53,7 @@ std::vector<Nameserver> ServerHealth::order(const std::vector<Nameserver>& serve
   return healthy;
 }
 
-void ServerHealth::failed(const Nameserver& server, Clock::time_point now) {
+void ServerHealth::failed(const Nameserver& server, TimePoint now) {
   std::lock_guard lock(mu_);
   auto it = std::find_if(failed_until_.begin(), failed_until_.end(), [&](const auto& f) { return f.first == server; });
   if (it != failed_until_.end())
@@ -250,7 +250,7 @@ void Exchange::on_response(Message m, bool tcp) {
 void Exchange::fail_try(Outcome outcome, std::string detail) {
   const Nameserver server = options_.servers[server_];
   if (outcome == Outcome::timeout || outcome == Outcome::unreachable || outcome == Outcome::refused)
-    health_->failed(server, ServerHealth::Clock::now());
+    health_->failed(server, Clock::now());
   if (outcome == Outcome::bad_response)
     saw_bad_ = true;
   else if (outcome != Outcome::timeout)

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "heyes/clock.hpp"
 #include "heyes/dns/config.hpp"
 #include "heyes/dns/message.hpp"
 
@@ -28,20 +29,19 @@ std::uint16_t random_query_id();
 // Shared by every query of a Resolver; thread-safe.
 class ServerHealth {
  public:
-  using Clock = std::chrono::steady_clock;
   explicit ServerHealth(std::chrono::milliseconds cooldown) : cooldown_(cooldown) {}
 
   // The servers to try, in order: healthy ones first (starting at the next
   // rotation point when rotate is set), then the cooling ones, soonest
   // recovered first.
-  std::vector<Nameserver> order(const std::vector<Nameserver>& servers, bool rotate, Clock::time_point now);
-  void failed(const Nameserver& server, Clock::time_point now);
+  std::vector<Nameserver> order(const std::vector<Nameserver>& servers, bool rotate, TimePoint now);
+  void failed(const Nameserver& server, TimePoint now);
   void succeeded(const Nameserver& server);
 
  private:
   std::chrono::milliseconds cooldown_;
   std::mutex mu_;
-  std::vector<std::pair<Nameserver, Clock::time_point>> failed_until_;
+  std::vector<std::pair<Nameserver, TimePoint>> failed_until_;
   unsigned rotation_ = 0;
 };
 

@@ -16,12 +16,12 @@
 #include "cache.hpp"
 #include "endpoint.hpp"
 #include "exchange.hpp"
+#include "heyes/clock.hpp"
 #include "heyes/error.hpp"
 
 namespace heyes::dns {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::seconds;
 
 class ResolverImpl final : public Resolver {
@@ -70,7 +70,7 @@ ResolveEvent error_event(std::error_code ec, std::string source, std::string nam
 
 class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from_this<LookupImpl> {
  public:
-  LookupImpl(std::shared_ptr<ResolverImpl> r, const asio::any_io_executor& ex, std::string host, Families f,
+  LookupImpl(std::shared_ptr<ResolverImpl> r, const asio::any_io_executor& ex, std::string host, FamilySet f,
              Resolver::EventHandler on_event, Resolver::QueryHandler on_query)
       : resolver_(std::move(r)),
         strand_(asio::make_strand(ex)),
@@ -84,7 +84,7 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
 
   // Offline: no strand, no I/O; run() from the caller's thread collects the
   // events, and stops (needs_network()) where a query would be sent.
-  LookupImpl(std::shared_ptr<ResolverImpl> r, std::string host, Families f, std::vector<ResolveEvent>& out)
+  LookupImpl(std::shared_ptr<ResolverImpl> r, std::string host, FamilySet f, std::vector<ResolveEvent>& out)
       : resolver_(std::move(r)), host_(std::move(host)), offline_out_(&out) {
     v6_.wanted = f.v6;
     v4_.wanted = f.v4;
@@ -419,7 +419,7 @@ std::shared_ptr<Resolver> Resolver::create(ResolverOptions options) {
 // Nothing is done inside start(): the work is posted to the lookup's strand,
 // so the handler can never run before start() returns.
 std::shared_ptr<Resolver::Lookup> Resolver::start(const asio::any_io_executor& ex, std::string_view host,
-                                                  Families families, EventHandler on_event, QueryHandler on_query) {
+                                                  FamilySet families, EventHandler on_event, QueryHandler on_query) {
   auto self = std::static_pointer_cast<ResolverImpl>(shared_from_this());
   auto lookup = std::make_shared<LookupImpl>(self, ex, std::string(host), families, std::move(on_event),
                                              std::move(on_query));
@@ -427,7 +427,7 @@ std::shared_ptr<Resolver::Lookup> Resolver::start(const asio::any_io_executor& e
   return lookup;
 }
 
-std::optional<std::vector<ResolveEvent>> Resolver::answer_now(std::string_view host, Families families) {
+std::optional<std::vector<ResolveEvent>> Resolver::answer_now(std::string_view host, FamilySet families) {
   std::vector<ResolveEvent> events;
   events.reserve(2);
   auto self = std::static_pointer_cast<ResolverImpl>(shared_from_this());

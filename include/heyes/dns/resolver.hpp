@@ -20,11 +20,6 @@
 
 namespace heyes::dns {
 
-struct Families {
-  bool v6 = true;
-  bool v4 = true;
-};
-
 // One family's outcome.
 struct ResolveEvent {
   Family family = Family::v6;
@@ -82,14 +77,14 @@ class Resolver : public std::enable_shared_from_this<Resolver> {
   // once per requested family, on ex, never from inside start(). on_query (may
   // be empty) is called, on ex, for each query sent.
   // host may be an address literal (then no DNS) or a name.
-  std::shared_ptr<Lookup> start(const asio::any_io_executor& ex, std::string_view host, Families families,
+  std::shared_ptr<Lookup> start(const asio::any_io_executor& ex, std::string_view host, FamilySet families,
                                 EventHandler on_event, QueryHandler on_query = {});
 
   // The same lookup without any I/O, answered at once when localhost, the
   // hosts file or the cache can answer every requested family (search list
   // included): the events start() would deliver, AAAA first. nullopt when a
   // query would have to be sent; then nothing was delivered or changed.
-  std::optional<std::vector<ResolveEvent>> answer_now(std::string_view host, Families families);
+  std::optional<std::vector<ResolveEvent>> answer_now(std::string_view host, FamilySet families);
 
   // Convenience for plain users: both families' addresses (AAAA first) or the
   // error when neither family has any. Signature void(std::error_code, std::vector<IpAddress>).

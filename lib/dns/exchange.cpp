@@ -99,12 +99,25 @@ std::shared_ptr<Exchange> Exchange::start(const asio::any_io_executor& ex, std::
                                           Done done) {
   auto e = std::make_shared<Exchange>(ex, std::move(name), type, std::move(options), std::move(health),
                                       std::move(sent), std::move(done));
-  if (e->options_.servers.empty()) {
-    e->finish({make_error_code(errc::dns_server_failure), {}, {}, "no nameserver configured"});
-    return e;
-  }
-  e->try_server();
+  e->self_ = e;
+  e->begin();
   return e;
+}
+
+std::unique_ptr<Exchange> Exchange::start_owned(const std::shared_ptr<void>& owner, const asio::any_io_executor& ex,
+                                                std::string name, RecordType type, ExchangeOptions options,
+                                                std::shared_ptr<ServerHealth> health, Sent sent, Done done) {
+  auto e = std::make_unique<Exchange>(ex, std::move(name), type, std::move(options), std::move(health),
+                                      std::move(sent), std::move(done));
+  e->self_ = std::shared_ptr<Exchange>(owner, e.get());
+  e->begin();
+  return e;
+}
+
+void Exchange::begin() {
+  if (options_.servers.empty())
+    return finish({make_error_code(errc::dns_server_failure), {}, {}, "no nameserver configured"});
+  try_server();
 }
 
 void Exchange::cancel() {
@@ -127,7 +140,7 @@ void Exchange::try_server() {
 
 void Exchange::arm_timer() {
   sockets_->timer.expires_after(options_.timeout);
-  sockets_->timer.async_wait([self = shared_from_this(), g = generation_](std::error_code ec) {
+  sockets_->timer.async_wait([self = keep_alive(), g = generation_](std::error_code ec) {
     if (ec || self->stale(g)) return;
     self->fail_try(Outcome::timeout, fmt::format("no answer within {} ms", self->options_.timeout.count()));
   });
@@ -159,7 +172,7 @@ void Exchange::send_udp() {
 void Exchange::receive_udp() {
   auto& s = *sockets_;
   s.udp.async_receive_from(asio::buffer(s.buffer), s.sender,
-                           [self = shared_from_this(), g = generation_](std::error_code ec, std::size_t n) {
+                           [self = keep_alive(), g = generation_](std::error_code ec, std::size_t n) {
     if (self->stale(g)) return;
     const Nameserver& server = self->options_.servers[self->server_];
     if (ec == asio::error::connection_refused)
@@ -186,7 +199,7 @@ void Exchange::send_tcp() {
   s.out[1] = static_cast<std::uint8_t>(bytes.size());
   std::copy(bytes.begin(), bytes.end(), s.out.begin() + 2);
   arm_timer();
-  s.tcp.async_connect(tcp_endpoint(server), [self = shared_from_this(), g = generation_](std::error_code ec) {
+  s.tcp.async_connect(tcp_endpoint(server), [self = keep_alive(), g = generation_](std::error_code ec) {
     if (self->stale(g)) return;
     const Nameserver& srv = self->options_.servers[self->server_];
     if (ec)
@@ -204,7 +217,7 @@ void Exchange::send_tcp() {
 
 void Exchange::read_tcp() {
   auto& s = *sockets_;
-  asio::async_read(s.tcp, asio::buffer(s.length), [self = shared_from_this(), g = generation_](std::error_code ec,
+  asio::async_read(s.tcp, asio::buffer(s.length), [self = keep_alive(), g = generation_](std::error_code ec,
                                                                                              std::size_t) {
     if (self->stale(g)) return;
     if (ec) return self->fail_try(Outcome::server_failure, "tcp read: " + ec.message());
@@ -272,7 +285,7 @@ void Exchange::finish(ExchangeResult r) {
   if (finished_) return;
   finished_ = true;
   sockets_->close();
-  asio::post(ex_, [self = shared_from_this(), r = std::move(r)]() mutable {
+  asio::post(ex_, [self = keep_alive(), r = std::move(r)]() mutable {
     if (self->cancelled_) return;
     auto done = std::move(self->done_);
     self->done_ = nullptr;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "heyes/clock.hpp"
+#include "heyes/clock.hpp"
 #include "heyes/dns/config.hpp"
 #include "heyes/dns/message.hpp"
 
@@ -65,8 +66,9 @@ struct ExchangeResult {
 // without OPT, SERVFAIL/REFUSED/NOTIMP, ICMP refused or timeout -> next
 // server, attempts rounds. Everything runs on ex, which must be a strand or
 // a single-threaded executor; done is called once, posted to ex, unless
-// cancelled before it runs.
-class Exchange : public std::enable_shared_from_this<Exchange> {
+// cancelled before it runs. Its pending operations own what keeps it: itself
+// (start) or its owner (start_owned).
+class Exchange {
  public:
   using Sent = std::function<void(const std::string& server)>;  // "127.0.0.1:53" or "127.0.0.1:53/tcp"
   using Done = std::function<void(ExchangeResult)>;
@@ -76,6 +78,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   static std::shared_ptr<Exchange> start(const asio::any_io_executor& ex, std::string name, RecordType type,
                                          ExchangeOptions options, std::shared_ptr<ServerHealth> health, Sent sent,
                                          Done done);
+  // The same for an exchange that lives inside owner: its pending operations
+  // keep owner alive (never the other way round), so owner must keep the
+  // exchange until owner itself is destroyed, and done and sent may refer to
+  // owner without owning it.
+  static std::unique_ptr<Exchange> start_owned(const std::shared_ptr<void>& owner, const asio::any_io_executor& ex,
+                                               std::string name, RecordType type, ExchangeOptions options,
+                                               std::shared_ptr<ServerHealth> health, Sent sent, Done done);
   // Closes everything; done is not called. Call on ex.
   void cancel();
   bool finished() const noexcept { return finished_; }
@@ -88,6 +97,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   struct Sockets;
   enum class Outcome { timeout, unreachable, server_failure, refused, bad_response };
 
+  void begin();
+  // What a pending operation holds: this exchange, sharing its keeper's count.
+  std::shared_ptr<Exchange> keep_alive() const { return self_.lock(); }
   void try_server();
   void send_udp();
   void receive_udp();
@@ -99,6 +111,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void finish(ExchangeResult r);
   bool stale(unsigned generation) const noexcept { return finished_ || generation != generation_; }
 
+  std::weak_ptr<Exchange> self_;  // aliases the keeper: the exchange itself or its owner
   asio::any_io_executor ex_;
   std::string name_;
   RecordType type_;

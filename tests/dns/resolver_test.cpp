@@ -424,6 +424,62 @@ TEST_CASE("answer_now: localhost, hosts and warm cache at once; nothing when a q
   same_as_start("bad..name");
 }
 
+// A lookup answer_now() could not finish goes on from where it stopped: the
+// host is not looked at again, the cache is not asked again for what it
+// answered, and only the missing questions are sent.
+TEST_CASE("start() continues what answer_now() prepared") {
+  FakeDnsServer server;
+  server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")}, 300);
+  add_half_answer(server);
+  auto r = Resolver::create(options_for({server->nameserver()}));
+
+  auto run_prepared = [&](Resolver::Prepared prepared) {
+    asio::io_context ioc;
+    Run run;
+    r->start(
+        ioc.get_executor(), std::move(prepared), [&](const ResolveEvent& e) { run.events.emplace_back(e, ms(0)); },
+        [&](const QueryNote& q) { run.queries.push_back(q); });
+    run.events_inside_start = run.events.size();
+    ioc.run_for(10s);
+    return run;
+  };
+
+  auto cold = r->answer_now("www.example.com", FamilySet::both());
+  CHECK_FALSE(cold);
+  CHECK(cold->empty());
+  CHECK(server->queries().empty());
+  auto run = run_prepared(std::move(cold));
+  CHECK(run.events_inside_start == 0);
+  REQUIRE(run.events.size() == 2);
+  CHECK(run.events[0].first.family == Family::v6);
+  CHECK(addrs(run.event(Family::v6)) == std::vector{ip("2001:db8::1")});
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.1")});
+  CHECK(run.event(Family::v4)->source == "dns");
+  CHECK(run.queries.size() == 2);
+
+  // A is cached, AAAA (SERVFAIL) is not: only AAAA is asked again.
+  resolve(*r, "half.example.com");
+  const auto a_queries = server->query_count("half.example.com", RecordType::a);
+  auto half = r->answer_now("half.example.com", FamilySet::both());
+  CHECK_FALSE(half);
+  auto again = run_prepared(std::move(half));
+  CHECK(again.event(Family::v4)->source == "cache");
+  CHECK(addrs(again.event(Family::v4)) == std::vector{ip("192.0.2.2")});
+  CHECK(again.event(Family::v6)->error == errc::dns_server_failure);
+  REQUIRE(again.queries.size() == 1);
+  CHECK(again.queries[0].family == Family::v6);
+  CHECK(server->query_count("half.example.com", RecordType::a) == a_queries);
+
+  // An answered Prepared can be started too: its events are delivered, later.
+  auto warm = r->answer_now("www.example.com", FamilySet::only(Family::v4));
+  REQUIRE(warm);
+  auto delivered = run_prepared(std::move(warm));
+  CHECK(delivered.events_inside_start == 0);
+  REQUIRE(delivered.events.size() == 1);
+  CHECK(delivered.events[0].first.source == "cache");
+  CHECK(delivered.queries.empty());
+}
+
 TEST_CASE("no-aaaa never sends AAAA; requested families only") {
   FakeDnsServer server;
   server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")});

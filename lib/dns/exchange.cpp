@@ -114,6 +114,15 @@ std::unique_ptr<Exchange> Exchange::start_owned(const std::shared_ptr<void>& own
   return e;
 }
 
+Exchange::Hold Exchange::keep_alive() {
+  auto pending = pending_.lock();
+  if (!pending) {
+    pending = std::make_shared<const bool>(true);
+    pending_ = pending;
+  }
+  return {self_.lock(), std::move(pending)};
+}
+
 void Exchange::begin() {
   if (options_.servers.empty())
     return finish({make_error_code(errc::dns_server_failure), {}, {}, "no nameserver configured"});

@@ -88,6 +88,9 @@ class Exchange {
   // Closes everything; done is not called. Call on ex.
   void cancel();
   bool finished() const noexcept { return finished_; }
+  // No operation of this exchange is pending any more: its owner may destroy
+  // it (once finished). Call on ex.
+  bool idle() const noexcept { return pending_.expired(); }
 
   Exchange(const asio::any_io_executor& ex, std::string name, RecordType type, ExchangeOptions options,
            std::shared_ptr<ServerHealth> health, Sent sent, Done done);
@@ -97,9 +100,15 @@ class Exchange {
   struct Sockets;
   enum class Outcome { timeout, unreachable, server_failure, refused, bad_response };
 
+  // What a pending operation holds: this exchange (sharing its keeper's
+  // count) and the token whose expiry is idle().
+  struct Hold {
+    std::shared_ptr<Exchange> exchange;
+    std::shared_ptr<const bool> pending;
+    Exchange* operator->() const noexcept { return exchange.get(); }
+  };
+  Hold keep_alive();
   void begin();
-  // What a pending operation holds: this exchange, sharing its keeper's count.
-  std::shared_ptr<Exchange> keep_alive() const { return self_.lock(); }
   void try_server();
   void send_udp();
   void receive_udp();
@@ -112,6 +121,7 @@ class Exchange {
   bool stale(unsigned generation) const noexcept { return finished_ || generation != generation_; }
 
   std::weak_ptr<Exchange> self_;  // aliases the keeper: the exchange itself or its owner
+  std::weak_ptr<const bool> pending_;  // held by every pending operation
   asio::any_io_executor ex_;
   std::string name_;
   RecordType type_;

@@ -168,9 +168,9 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
 
   // Strand-only state.
   std::vector<PlanAction> actions_;
-  // Every exchange this lookup started, kept until the lookup dies: their
-  // pending operations own the lookup (never the other way round), and a
-  // late completion of a finished exchange still finds it.
+  // The exchanges this lookup started: their pending operations own the
+  // lookup (never the other way round), so one is kept until it is finished
+  // and idle (a late completion of a finished exchange still finds it).
   std::vector<std::unique_ptr<detail::Exchange>> exchanges_;
   detail::Exchange* v6_exchange_ = nullptr;  // asking now, for each family
   detail::Exchange* v4_exchange_ = nullptr;
@@ -216,6 +216,8 @@ void LookupImpl::send(Family f, std::string_view name) {
     on_query_(QueryNote{f, asked, server});
   };
   auto done = [this, f](detail::ExchangeResult r) { on_exchange(f, std::move(r)); };
+  // A long search list or CNAME chain must not pile up finished exchanges.
+  std::erase_if(exchanges_, [](const auto& e) { return e->finished() && e->idle(); });
   exchanges_.push_back(detail::Exchange::start_owned(shared_from_this(), strand_, std::move(asked), type_of(f),
                                                      resolver_->exchange_options(), resolver_->health(),
                                                      std::move(sent), std::move(done)));

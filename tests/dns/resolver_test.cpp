@@ -480,6 +480,22 @@ TEST_CASE("start() continues what answer_now() prepared") {
   CHECK(delivered.queries.empty());
 }
 
+// Every candidate of a long search list is asked in turn; the exchanges of
+// the candidates already answered are released on the way (this runs under
+// the sanitizers too).
+TEST_CASE("a long search list: each candidate asked once, in order, the name itself last") {
+  FakeDnsServer server;
+  server->add_host("deep", {ip("192.0.2.40")});
+  auto o = options_for({server->nameserver()});
+  for (int i = 0; i < 30; ++i) o.config.search.push_back("d" + std::to_string(i) + ".example");
+  o.cache_entries = 0;
+  auto run = resolve(*Resolver::create(o), "deep");
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.40")});
+  CHECK(run.queries.size() == 62);  // AAAA and A for 30 domains, then for "deep"
+  CHECK(run.queries.front().name == "deep.d0.example");
+  CHECK(run.queries.back().name == "deep");
+}
+
 TEST_CASE("no-aaaa never sends AAAA; requested families only") {
   FakeDnsServer server;
   server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")});

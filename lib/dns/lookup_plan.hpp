@@ -53,7 +53,7 @@ class LookupPlan {
   void on_cached(Family f, CachedAnswer hit);
   void on_response(Family f, const Message& response);  // a NOERROR or NXDOMAIN response
   void on_failure(Family f, std::error_code ec);         // timeout, server failure, bad response
-  // Deliver and ask nothing more; responses still give their Store.
+  // Deliver nothing more and ask nothing more; responses still give their Store.
   void abandon() noexcept { abandoned_ = true; }
 
   // ---- outputs ----

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Example: a long-lived Dialer with its own nameserver, and per-dial options.
 // usage: dialer_options HOST PORT NAMESERVER   (NAMESERVER: "192.0.2.53" or "[2001:db8::53]:5353")
+#include <heyes/dial/dialer_options.hpp>
 #include <heyes/dial.hpp>
 
 #include <asio/io_context.hpp>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Example: order addresses with a gai.conf-style policy file. usage: policy_file FILE HOST PORT NAMESERVER
+#include <heyes/dial/dialer_options.hpp>
 #include <heyes/dial.hpp>
 #include <heyes/select/policy.hpp>
 

@@ -3,11 +3,17 @@
 # Installs what heyes needs on Debian/Ubuntu (apt-get, only what is missing),
 # then configures and builds it in ./build (or $HEYES_BUILD_DIR).
 # Extra meson options: HEYES_MESON_ARGS="-Dwerror=true ...".
+# Extra packages: HEYES_EXTRA_PACKAGES="clang ..." (.ci/run adds its clang build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(meson ninja-build g++ pkg-config libasio-dev libfmt-dev doctest-dev
-          dnsmasq-base unbound iproute2 iptables clang libclang-rt-dev valgrind cmake python3)
+# The build: meson, ninja, g++, pkg-config, asio, fmt. The tests: doctest,
+# python3 (script tests), cmake (the CMake consumer), dnsmasq (the resolver's
+# interop test and the lab), iproute2 and iptables (the lab's namespaces).
+packages=(meson ninja-build g++ pkg-config libasio-dev libfmt-dev
+          doctest-dev python3 cmake dnsmasq-base iproute2 iptables)
+# shellcheck disable=SC2206  # HEYES_EXTRA_PACKAGES is a list of words on purpose
+packages+=(${HEYES_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Family, FamilySet and IpAddress: address families and addresses as plain values, with no socket library in them.
+// The common value types: Family, FamilySet, IpAddress (no socket library in them) and the one clock.
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -10,6 +11,11 @@
 #include <string_view>
 
 namespace heyes {
+
+// The one clock of heyes: steady time for deadlines, TTLs, cool-downs and caches.
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = Clock::duration;
 
 enum class Family : std::uint8_t { v6 = 6, v4 = 4 };
 

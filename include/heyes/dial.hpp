@@ -15,10 +15,20 @@
 
 #include "heyes/dial/options.hpp"
 #include "heyes/error.hpp"
-#include "heyes/race/race.hpp"
 #include "heyes/trace.hpp"
 
 namespace heyes {
+
+struct DialerOptions;  // heyes/dial/dialer_options.hpp
+namespace dns {
+class Resolver;  // heyes/dns/resolver.hpp
+}
+namespace race {
+class History;  // heyes/race/history.hpp
+}
+namespace detail {
+struct DialerState;  // what the dials of one Dialer share (private)
+}
 
 // Everything a dial found out. On failure socket is closed, endpoint is
 // default, and failures holds every address's cause.
@@ -28,7 +38,7 @@ struct DialResult {
   asio::ip::tcp::socket socket;
   asio::ip::tcp::endpoint endpoint;                // the winner
   Trace trace{false};                              // the timeline (when DialOptions::keep_trace)
-  std::vector<race::AttemptFailure> failures;      // per address, in the order they failed
+  std::vector<AttemptFailure> failures;      // per address, in the order they failed
   std::chrono::microseconds elapsed{0};            // from the start of the dial to its end
 };
 
@@ -36,12 +46,12 @@ struct DialResult {
 // per-address causes and the timeline.
 class DialError : public std::system_error {
  public:
-  DialError(std::error_code ec, const std::string& what, std::vector<race::AttemptFailure> failures, Trace trace);
-  const std::vector<race::AttemptFailure>& failures() const noexcept { return failures_; }
+  DialError(std::error_code ec, const std::string& what, std::vector<AttemptFailure> failures, Trace trace);
+  const std::vector<AttemptFailure>& failures() const noexcept { return failures_; }
   const Trace& trace() const noexcept { return trace_; }
 
  private:
-  std::vector<race::AttemptFailure> failures_;
+  std::vector<AttemptFailure> failures_;
   Trace trace_;
 };
 
@@ -52,7 +62,7 @@ class DialError : public std::system_error {
 class Dialer {
  public:
   Dialer();  // DialerOptions::from_system()
-  explicit Dialer(DialerOptions options);
+  explicit Dialer(DialerOptions options);  // include heyes/dial/dialer_options.hpp to make one
 
   // The process-wide Dialer of the free functions, built from the system
   // configuration on first use.
@@ -83,10 +93,8 @@ class Dialer {
   const PolicyTable& policy() const noexcept;
   race::History* history() const noexcept;  // null when DialerOptions::history is off
 
-  struct State;  // implementation
-
  private:
-  std::shared_ptr<State> state_;
+  std::shared_ptr<detail::DialerState> state_;
 };
 
 // Connects a TCP socket to host:service with Happy Eyeballs v2 (RFC 8305),

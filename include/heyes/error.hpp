@@ -5,6 +5,8 @@
 #include <string>
 #include <system_error>
 
+#include "heyes/address.hpp"
+
 namespace heyes {
 
 // Every error heyes itself reports. System errors from sockets (connection
@@ -22,9 +24,17 @@ enum class errc {
   dns_bad_response,      // a response was malformed or did not match the query
   family_unavailable,    // the family restriction or the local address left no candidate
   parse_error,           // a configuration file or argument could not be parsed
+  attempt_abandoned,     // one attempt was closed at the in-flight cap to make room for a newer one
+  attempt_timed_out,     // one attempt reached the per-attempt timeout
 };
 
 const std::error_category& category() noexcept;
+
+// Why one address failed: the per-address detail of all_attempts_failed and timed_out.
+struct AttemptFailure {
+  IpAddress address;
+  std::error_code error;
+};
 
 inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), category()};

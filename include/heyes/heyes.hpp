@@ -7,6 +7,5 @@
 #include "heyes/diagnostic.hpp"
 #include "heyes/error.hpp"
 #include "heyes/select/policy.hpp"
-#include "heyes/select/sort.hpp"
 #include "heyes/trace.hpp"
 #include "heyes/version.hpp"

@@ -28,6 +28,8 @@ inline constexpr std::string_view timed_out = "timed_out";
 inline constexpr std::string_view cancelled = "cancelled";
 inline constexpr std::string_view failed = "failed";                    // the whole dial failed
 inline constexpr std::string_view warning = "warning";                  // a setting outside its recommended range
+inline constexpr std::string_view attempt_delay = "attempt_delay";      // the delay after an attempt_start, and its evidence
+inline constexpr std::string_view attempt_abandoned = "attempt_abandoned";  // closed at the in-flight cap or its own timeout
 }  // namespace event
 
 struct TraceEvent {

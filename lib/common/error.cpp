@@ -23,6 +23,8 @@ class Category final : public std::error_category {
       case errc::dns_bad_response: return "malformed DNS response";
       case errc::family_unavailable: return "no address of a usable family";
       case errc::parse_error: return "parse error";
+      case errc::attempt_abandoned: return "abandoned for a newer attempt";
+      case errc::attempt_timed_out: return "connection attempt timed out";
     }
     return "unknown heyes error";
   }
@@ -30,6 +32,7 @@ class Category final : public std::error_category {
   std::error_condition default_error_condition(int value) const noexcept override {
     switch (static_cast<errc>(value)) {
       case errc::timed_out:
+      case errc::attempt_timed_out:
       case errc::dns_timeout: return std::errc::timed_out;
       case errc::bad_host_name:
       case errc::bad_service:

@@ -5,10 +5,11 @@
 #include <optional>
 
 #include "dialer_state.hpp"
+#include "heyes/dial/dialer_options.hpp"
 
 namespace heyes {
 
-DialError::DialError(std::error_code ec, const std::string& what, std::vector<race::AttemptFailure> failures,
+DialError::DialError(std::error_code ec, const std::string& what, std::vector<AttemptFailure> failures,
                      Trace trace)
     : std::system_error(ec, what), failures_(std::move(failures)), trace_(std::move(trace)) {}
 
@@ -20,7 +21,7 @@ DialerOptions DialerOptions::from_system() {
 
 Dialer::Dialer() : Dialer(DialerOptions::from_system()) {}
 
-Dialer::Dialer(DialerOptions options) : state_(std::make_shared<State>(std::move(options.connectivity_probe))) {
+Dialer::Dialer(DialerOptions options) : state_(std::make_shared<detail::DialerState>(std::move(options.connectivity_probe))) {
   state_->resolver = dns::Resolver::create(std::move(options.resolver));
   state_->policy = options.policy ? std::move(options.policy) : std::make_shared<const PolicyTable>(PolicyTable::system());
   if (options.history) state_->history = std::make_unique<race::History>(options.history_options);

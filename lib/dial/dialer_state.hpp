@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Dialer::State: what every dial of one Dialer shares (private to lib/dial).
+// DialerState: what every dial of one Dialer shares (private to lib/dial).
 #pragma once
 
 #include <memory>
@@ -10,15 +10,15 @@
 #include "heyes/select/connectivity.hpp"
 #include "heyes/select/policy.hpp"
 
-namespace heyes {
+namespace heyes::detail {
 
-struct Dialer::State {
-  explicit State(std::shared_ptr<ConnectivityProbe> probe) : connectivity(std::move(probe)) {}
+struct DialerState {
+  explicit DialerState(std::shared_ptr<ConnectivityProbe> probe) : connectivity(std::move(probe)) {}
 
   std::shared_ptr<dns::Resolver> resolver;
   std::shared_ptr<const PolicyTable> policy;
   std::unique_ptr<race::History> history;  // null when off
-  ConnectivityCache connectivity;          // the usable-family decision (issue 7), cached a few seconds
+  ConnectivityCache connectivity;          // the usable-family decision (AI_ADDRCONFIG), cached a few seconds
 };
 
-}  // namespace heyes
+}  // namespace heyes::detail

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Query (and wait for) only the families this host can use, like AI_ADDRCONFIG.
+// Usable families: query (and wait for) only the families this host can use, like AI_ADDRCONFIG.
 #include "usable_families.hpp"
 
 #include "heyes/dns/hosts.hpp"
 
 namespace heyes::detail {
 
-FamilySet usable_families(Dialer::State& dialer, std::string_view host, FamilySet requested,
+FamilySet usable_families(DialerState& dialer, std::string_view host, FamilySet requested,
                               bool explicit_family, TimePoint now, Trace& trace) {
   // An explicit family and the localhost names (RFC 6761: loopback, always
   // usable) are queried whatever the host's interfaces say.

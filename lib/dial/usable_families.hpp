@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Which families one dial queries and waits for, from the Dialer's connectivity state.
+// Usable families (as AI_ADDRCONFIG): which families one dial queries and waits for, from the Dialer's connectivity state.
 #pragma once
 
 #include <string_view>
@@ -14,7 +14,7 @@ namespace heyes::detail {
 // has. "localhost" names are always queried for both. When the host seems to
 // have no usable family at all, both requested families are kept (no guess
 // may make a dial fail). Adds a families_usable event to the trace.
-FamilySet usable_families(Dialer::State& dialer, std::string_view host, FamilySet requested,
+FamilySet usable_families(DialerState& dialer, std::string_view host, FamilySet requested,
                               bool explicit_family, TimePoint now, Trace& trace);
 
 }  // namespace heyes::detail

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "heyes/address.hpp"
-#include "heyes/dns/message.hpp"
+#include "message.hpp"
 
 namespace heyes::dns::detail {
 

@@ -14,10 +14,8 @@
 #include <system_error>
 #include <vector>
 
-#include "heyes/clock.hpp"
-#include "heyes/clock.hpp"
 #include "heyes/dns/config.hpp"
-#include "heyes/dns/message.hpp"
+#include "message.hpp"
 
 namespace heyes::dns::detail {
 

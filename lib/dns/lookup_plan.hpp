@@ -13,7 +13,7 @@
 
 #include "cache.hpp"
 #include "heyes/address.hpp"
-#include "heyes/dns/message.hpp"
+#include "message.hpp"
 #include "heyes/dns/resolver.hpp"
 
 namespace heyes::dns::detail {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The DNS wire codec: bounds-checked decoding of hostile input, compressed encoding.
-#include "heyes/dns/message.hpp"
+#include "message.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -13,7 +13,6 @@
 
 #include "cache.hpp"
 #include "exchange.hpp"
-#include "heyes/clock.hpp"
 #include "heyes/error.hpp"
 #include "lookup_plan.hpp"
 

@@ -3,6 +3,7 @@
 #include "heyes/race/history.hpp"
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 
 namespace heyes::race {
@@ -51,6 +52,14 @@ void History::record_success(const IpAddress& destination, Duration rtt, TimePoi
   // RFC 6298 section 2: SRTT <- (1 - alpha) * SRTT + alpha * R', alpha = 1/8;
   // the first measurement (or the first after the old one expired) sets SRTT = R.
   bool fresh = e.srtt && now - e.rtt_updated < options_.rtt_expiry;
+  if (fresh) {
+    Duration diff = *e.srtt > rtt ? *e.srtt - rtt : rtt - *e.srtt;
+    e.rttvar = e.rttvar - e.rttvar / 4 + diff / 4;
+    ++e.samples;
+  } else {
+    e.rttvar = rtt / 2;
+    e.samples = 1;
+  }
   e.srtt = fresh ? *e.srtt - *e.srtt / 8 + rtt / 8 : rtt;
   e.rtt_updated = now;
   e.last_failure.reset();
@@ -94,6 +103,26 @@ int History::compare(const IpAddress& a, const IpAddress& b, TimePoint now) cons
   if (ra && rb) return *ra < *rb ? -1 : (*rb < *ra ? 1 : 0);
   if (ra || rb) return ra ? -1 : 1;
   return 0;
+}
+
+void History::apply(const Update& u) {
+  if (u.kind == Update::success) record_success(u.destination, u.rtt, u.at);
+  else record_failure(u.destination, u.at);
+}
+
+std::optional<History::RttEvidence> History::rtt_evidence(const IpAddress& destination, TimePoint now) const {
+  std::lock_guard lock(mutex_);
+  auto srtt = srtt_locked(destination, now);
+  if (!srtt) return std::nullopt;
+  const Entry& e = entries_.find(destination)->second;
+  RttEvidence out;
+  out.srtt = *srtt;
+  out.rttvar = e.rttvar;
+  out.rto = *srtt + std::max<Duration>(std::chrono::milliseconds(1), 4 * e.rttvar);
+  out.samples = e.samples;
+  out.prefix = destination;
+  out.prefix_length = destination.is_v6() ? 128 : 32;
+  return out;
 }
 
 void History::clear() {

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// The RFC 8305 connection race: a pure state machine fed events with a time, emitting actions.
+// The RFC 8305 connection race: a pure state machine that records inputs and decides when asked for its actions.
 #include "heyes/race/race.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 
@@ -25,6 +26,15 @@ constexpr Duration kMaxAttemptDelay = milliseconds(2000);
 enum class Dns { waiting, answered, failed, not_expected };
 enum class AttemptState { pending, failed, connected, cancelled };
 
+// The Connection Attempt Delay chosen after one start, and why (for the trace).
+struct Delay {
+  Duration value{};
+  enum class Source { fixed, no_evidence, rtt, schedule } source = Source::fixed;
+  std::optional<History::RttEvidence> evidence;  // Source::rtt
+  Duration unclamped{};
+  int step = 0;  // Source::schedule: the delay's index
+};
+
 struct Attempt {
   AttemptId id;
   IpAddress address;
@@ -34,6 +44,8 @@ struct Attempt {
 };
 
 std::size_t index(Family f) { return f == Family::v6 ? 0 : 1; }
+Family other_family(Family f) { return f == Family::v6 ? Family::v4 : Family::v6; }
+std::string_view record_type(Family f) { return f == Family::v6 ? "AAAA" : "A"; }
 
 long long to_ms(Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
 
@@ -46,20 +58,25 @@ std::string join(const std::vector<IpAddress>& addresses) {
   return out;
 }
 
-// RFC 8305 section 4 with late answers (HEv3): once attempts have begun, the
-// not yet attempted addresses continue the family alternation, so the family
-// that was not attempted last goes next. The orderer's order within each
-// family is kept.
-std::vector<IpAddress> continue_alternation(const std::vector<IpAddress>& ordered, Family last) {
-  std::vector<IpAddress> same, other;
-  for (const auto& a : ordered) (a.family() == last ? same : other).push_back(a);
-  if (same.empty() || other.empty()) return ordered;
-  std::vector<IpAddress> out;
-  for (std::size_t i = 0; i < std::max(same.size(), other.size()); ++i) {
-    if (i < other.size()) out.push_back(other[i]);
-    if (i < same.size()) out.push_back(same[i]);
+// Why this delay: "fixed", "RTO of 2001:db8::/64 from 3 samples", ...
+std::string reason(const Delay& d) {
+  switch (d.source) {
+    case Delay::Source::fixed: return "fixed";
+    case Delay::Source::no_evidence: return "no RTT evidence, the default";
+    case Delay::Source::schedule: return fmt::format("schedule step {}", d.step + 1);
+    case Delay::Source::rtt: break;
   }
-  return out;
+  const auto& e = *d.evidence;
+  std::string path = e.network ? fmt::format("{}/{}", e.prefix.to_string(), e.prefix_length) : e.prefix.to_string();
+  return fmt::format("RTO of {} from {} sample{}", path, e.samples, e.samples == 1 ? "" : "s");
+}
+
+// "RTO of 2001:db8::/64 from 3 samples: 100 ms", with the clamping when it applied.
+std::string describe(const Delay& d) {
+  if (d.unclamped != d.value)
+    return fmt::format("{}: {} ms, {} to {} ms", reason(d), to_ms(d.unclamped),
+                       d.unclamped < d.value ? "raised" : "lowered", to_ms(d.value));
+  return fmt::format("{}: {} ms", reason(d), to_ms(d.value));
 }
 
 }  // namespace
@@ -67,18 +84,25 @@ std::vector<IpAddress> continue_alternation(const std::vector<IpAddress>& ordere
 struct Race::State {
   Config config;
   Orderer order;
-  History* history;
+  const History* history;
   Trace* trace;
   TimePoint start;
   Duration attempt_delay{};
 
+  // Inputs, as recorded.
   std::array<Dns, 2> dns{Dns::waiting, Dns::waiting};  // [0] AAAA, [1] A
   std::array<std::error_code, 2> dns_errors{};
+  std::array<std::optional<TimePoint>, 2> answered_at{};  // answers with addresses
+  std::vector<IpAddress> candidates;                      // not yet attempted (in attempt order once racing)
+  bool unordered = false;                                 // addresses arrived since the last ordering
+  std::vector<Attempt> attempts;                          // index = id - 1
+  std::optional<AttemptId> winner;                        // the first attempt that connected
+  bool cancel_requested = false;
+
+  // Decisions.
   std::optional<TimePoint> resolution_deadline;  // while the other family's answer is awaited
   Family awaited = Family::v6;                   // the family awaited until resolution_deadline
   bool racing = false;                           // the first ordering is done; attempts may start
-  std::vector<IpAddress> candidates;             // not yet attempted, in attempt order
-  std::vector<Attempt> attempts;                 // index = id - 1
   TimePoint next_start{};                        // earliest start of the next attempt
   std::optional<TimePoint> armed;                // the deadline last asked for
   bool finished = false;
@@ -86,8 +110,7 @@ struct Race::State {
   std::vector<Action> actions;
 
   // Trace helpers. The detail is a callable that makes the text, so a dial
-  // with the trace off formats nothing (that formatting was about a third of
-  // the instructions of a dial to a literal).
+  // with the trace off formats nothing.
   bool tracing() const { return trace != nullptr && trace->enabled(); }
   template <class MakeDetail>
   void note(TimePoint now, std::string_view type, std::optional<Family> family, std::optional<IpAddress> address,
@@ -96,26 +119,28 @@ struct Race::State {
   void note_attempt(TimePoint now, std::string_view type, const Attempt& a, MakeDetail&& make_detail);
 
   // Inputs.
-  void answer(TimePoint now, Family family, std::vector<IpAddress> addresses, bool then_step = true);
-  void maybe_wait_for_other(TimePoint now, Family family, const std::vector<IpAddress>& fresh);
+  void answer(TimePoint now, Family family, std::vector<IpAddress> addresses);
   void answer_error(TimePoint now, Family family, std::error_code error);
   void connected(TimePoint now, AttemptId id);
   void failed(TimePoint now, AttemptId id, std::error_code error);
-  void cancel(TimePoint now);
+  void remember(const IpAddress& address, History::Update::Kind kind, Duration rtt, TimePoint now);
 
-  // The central step, run after every input.
+  // The central step, run when actions are taken.
   void step(TimePoint now);
+  void maybe_wait_for_other(TimePoint now);
   void maybe_begin(TimePoint now);
+  void end_overdue_attempts(TimePoint now);
   void start_due_attempts(TimePoint now);
+  void abandon_oldest(TimePoint now);
   void start_attempt(TimePoint now);
-  Duration delay_after(const IpAddress& address, TimePoint now) const;
-  void merge(TimePoint now, const std::vector<IpAddress>& fresh);
+  Delay delay_after(const IpAddress& address, TimePoint now) const;
   void reorder(TimePoint now);
   bool exhausted() const;
   void rearm(TimePoint now);
 
   // Endings.
-  void win(TimePoint now, Attempt& winner);
+  void win(TimePoint now);
+  void cancel(TimePoint now);
   void give_up(TimePoint now);
   void time_out(TimePoint now);
   void cancel_pending(TimePoint now, std::string_view why);
@@ -125,6 +150,7 @@ struct Race::State {
   Attempt* pending(AttemptId id);
   std::size_t pending_count() const;
   std::optional<TimePoint> timeout_deadline() const;
+  std::size_t cap() const { return static_cast<std::size_t>(std::max(config.max_in_flight, 1)); }
 };
 
 // ---------------------------------------------------------------- trace
@@ -145,13 +171,13 @@ void Race::State::note_attempt(TimePoint now, std::string_view type, const Attem
 
 // ---------------------------------------------------------------- inputs
 
-void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> addresses, bool then_step) {
+// Addresses already queued or attempted, and repeats within the answer, are
+// dropped in place (addresses becomes the fresh ones, in their order).
+void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> addresses) {
   if (finished) return;
   note(now, event::dns_answer, family, std::nullopt,
        [&] { return fmt::format("{} address(es): {}", addresses.size(), join(addresses)); });
   dns[index(family)] = Dns::answered;
-  // Drop duplicates and addresses already attempted or queued, in place
-  // (addresses becomes the fresh ones, in their order: no second vector).
   auto fresh_end = addresses.begin();
   for (auto it = addresses.begin(); it != addresses.end(); ++it) {
     const IpAddress& a = *it;
@@ -161,46 +187,11 @@ void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> ad
     if (!known) *fresh_end++ = a;
   }
   addresses.erase(fresh_end, addresses.end());
-  std::vector<IpAddress>& fresh = addresses;
-  if (racing) {
-    merge(now, fresh);
-  } else if (candidates.empty()) {
-    candidates.swap(fresh);  // the usual first answer: keep its buffer
-    maybe_wait_for_other(now, family, candidates);
-  } else {
-    candidates.insert(candidates.end(), fresh.begin(), fresh.end());
-    maybe_wait_for_other(now, family, fresh);
-  }
-  if (then_step) step(now);
-}
-
-// RFC 8305 section 3: A (with addresses) before AAAA: wait the Resolution
-// Delay for AAAA. The same wait applies to an AAAA answer while A is awaited
-// when starting it at once would be wrong: every address failed recently
-// (history), or the policy ranks IPv4 above all of them (the preferred
-// family is IPv4, so it is the one worth waiting for).
-void Race::State::maybe_wait_for_other(TimePoint now, Family family, const std::vector<IpAddress>& fresh) {
-  Family other = family == Family::v4 ? Family::v6 : Family::v4;
-  if (fresh.empty() || dns[index(other)] != Dns::waiting || resolution_deadline) return;
-  std::string_view why = "A first";
-  if (family == Family::v6) {
-    bool all_failed = history != nullptr && std::all_of(fresh.begin(), fresh.end(), [&](const IpAddress& a) {
-      return history->recently_failed(a, now);
-    });
-    if (all_failed)
-      why = "every AAAA address failed recently";
-    else if (config.v4_outranks && config.v4_outranks(fresh))
-      why = "the policy prefers IPv4 to every AAAA address";
-    else
-      return;
-  }
-  awaited = other;
-  resolution_deadline = now + std::max<Duration>(config.resolution_delay, Duration::zero());
-  note(now, event::resolution_delay, other, std::nullopt,
-       [&] {
-         return fmt::format("{}: waiting up to {} ms for {}", why, to_ms(*resolution_deadline - now),
-                            other == Family::v6 ? "AAAA" : "A");
-       });
+  if (addresses.empty()) return;
+  if (!answered_at[index(family)]) answered_at[index(family)] = now;
+  if (candidates.empty()) candidates.swap(addresses);  // the usual first answer: keep its buffer
+  else candidates.insert(candidates.end(), addresses.begin(), addresses.end());
+  unordered = true;
 }
 
 void Race::State::answer_error(TimePoint now, Family family, std::error_code error) {
@@ -209,7 +200,6 @@ void Race::State::answer_error(TimePoint now, Family family, std::error_code err
   // RFC 8305 section 3: a negative or failed answer stops the waiting at once.
   dns[index(family)] = Dns::failed;
   dns_errors[index(family)] = error;
-  step(now);
 }
 
 void Race::State::connected(TimePoint now, AttemptId id) {
@@ -218,8 +208,8 @@ void Race::State::connected(TimePoint now, AttemptId id) {
   if (a == nullptr) return;
   a->state = AttemptState::connected;
   note_attempt(now, event::connected, *a, [&] { return fmt::format("connected in {} ms", to_ms(now - a->started)); });
-  if (history != nullptr) history->record_success(a->address, now - a->started, now);
-  win(now, *a);
+  remember(a->address, History::Update::success, now - a->started, now);
+  if (!winner) winner = id;
 }
 
 void Race::State::failed(TimePoint now, AttemptId id, std::error_code error) {
@@ -229,113 +219,186 @@ void Race::State::failed(TimePoint now, AttemptId id, std::error_code error) {
   a->state = AttemptState::failed;
   note_attempt(now, event::attempt_failed, *a, [&] { return error.message(); });
   failures.push_back({a->address, error});
-  if (history != nullptr) history->record_failure(a->address, now);
+  remember(a->address, History::Update::failure, {}, now);
   // RFC 8305 section 5: when an attempt fails, the next one starts at once
   // rather than after the rest of the Connection Attempt Delay.
   next_start = std::min(next_start, now);
-  step(now);
 }
 
-void Race::State::cancel(TimePoint now) {
-  if (finished) return;
-  note(now, event::cancelled, std::nullopt, std::nullopt, [] { return "cancelled by the caller"; });
-  cancel_pending(now, "cancelled by the caller");
-  finish(std::nullopt, std::make_error_code(std::errc::operation_canceled));
+// The race reads the history and reports what it learnt; the caller writes it.
+void Race::State::remember(const IpAddress& address, History::Update::Kind kind, Duration rtt, TimePoint now) {
+  if (history != nullptr) actions.emplace_back(Remember{History::Update{address, kind, rtt, now}});
 }
 
 // ---------------------------------------------------------------- the step
 
 void Race::State::step(TimePoint now) {
   if (finished) return;
-  if (auto deadline = timeout_deadline(); deadline && now >= *deadline) {
-    time_out(now);
-    return;
-  }
+  if (cancel_requested) return cancel(now);
+  if (winner) return win(now);
+  if (auto deadline = timeout_deadline(); deadline && now >= *deadline) return time_out(now);
+  end_overdue_attempts(now);
+  maybe_wait_for_other(now);
   maybe_begin(now);
+  if (racing && unordered) reorder(now);
   start_due_attempts(now);
-  if (exhausted()) {
-    give_up(now);
-    return;
-  }
+  if (exhausted()) return give_up(now);
   rearm(now);
 }
 
-// RFC 8305 section 3: start unless the other family's answer is awaited
-// (A came first, or every AAAA address failed recently) and the Resolution
-// Delay is not over yet; an answer or a failure of that family ends the wait.
+// RFC 8305 section 3: A (with addresses) before AAAA: wait the Resolution
+// Delay for AAAA. The same wait applies to an AAAA answer while A is awaited
+// when starting it at once would be wrong: every address failed recently
+// (history), or the policy ranks IPv4 above all of them (the preferred
+// family is IPv4, so it is the one worth waiting for). The wait counts from
+// the answer's arrival.
+void Race::State::maybe_wait_for_other(TimePoint now) {
+  if (racing || resolution_deadline || candidates.empty()) return;
+  for (Family family : {Family::v4, Family::v6}) {
+    Family other = other_family(family);
+    if (!answered_at[index(family)] || dns[index(other)] != Dns::waiting) continue;
+    std::string_view why = "A first";
+    if (family == Family::v6) {
+      bool all_failed = history != nullptr && std::all_of(candidates.begin(), candidates.end(), [&](const IpAddress& a) {
+        return history->recently_failed(a, now);
+      });
+      if (all_failed)
+        why = "every AAAA address failed recently";
+      else if (config.v4_outranks && config.v4_outranks(candidates))
+        why = "the policy prefers IPv4 to every AAAA address";
+      else
+        return;
+    }
+    awaited = other;
+    resolution_deadline = *answered_at[index(family)] + std::max<Duration>(config.resolution_delay, Duration::zero());
+    note(now, event::resolution_delay, other, std::nullopt, [&] {
+      return fmt::format("{}: waiting up to {} ms for {}", why, to_ms(*resolution_deadline - now), record_type(other));
+    });
+    return;
+  }
+}
+
+// RFC 8305 section 3: start unless the other family's answer is awaited and
+// the Resolution Delay is not over yet; an answer or a failure of that
+// family ends the wait.
 void Race::State::maybe_begin(TimePoint now) {
   if (racing || candidates.empty()) return;
   bool awaiting = resolution_deadline && dns[index(awaited)] == Dns::waiting;
   if (awaiting && now < *resolution_deadline) return;
   if (awaiting)
     note(now, event::resolution_delay, awaited, std::nullopt,
-         [&] {
-           return fmt::format("no {} answer in time: starting without it", awaited == Family::v6 ? "AAAA" : "A");
-         });
-  reorder(now);
+         [&] { return fmt::format("no {} answer in time: starting without it", record_type(awaited)); });
   racing = true;
+  unordered = true;
   next_start = now;
 }
 
-// RFC 8305 section 4, late answers: merge the new addresses with those not
-// yet attempted and order them again; attempts already started go on.
-void Race::State::merge(TimePoint now, const std::vector<IpAddress>& fresh) {
-  if (fresh.empty()) return;
-  candidates.insert(candidates.end(), fresh.begin(), fresh.end());
-  reorder(now);
-}
-
-// RFC 8305 section 4: order with RFC 6724 and interleave the families (the
-// orderer), keep the alternation going across attempts already started, and
-// put recently failed addresses after all the others. The history's RFC 6724
-// rule sits between rules 8 and 9, so it cannot move a failed IPv6 behind an
-// IPv4 (rule 6, precedence, decides first): this partition does.
+// RFC 8305 section 4 (with late answers merged): order the addresses not yet
+// attempted; the orderer continues the family alternation of the attempts
+// already started, which go on.
 void Race::State::reorder(TimePoint now) {
-  if (order) candidates = order(std::move(candidates));
-  if (!attempts.empty()) candidates = continue_alternation(candidates, attempts.back().address.family());
-  std::size_t failed = 0;
-  if (history != nullptr) {
-    auto ok = std::stable_partition(candidates.begin(), candidates.end(),
-                                    [&](const IpAddress& a) { return !history->recently_failed(a, now); });
-    failed = static_cast<std::size_t>(candidates.end() - ok);
-  }
-  note(now, event::sorted, std::nullopt, std::nullopt,
-       [&] {
-         return failed == 0 ? join(candidates)
-                            : fmt::format("{} ({} failed recently, last)", join(candidates), failed);
-       });
+  unordered = false;
+  std::optional<Family> after;
+  if (!attempts.empty()) after = attempts.back().address.family();
+  if (order) candidates = order(std::move(candidates), after);
+  note(now, event::sorted, std::nullopt, std::nullopt, [&] {
+    auto failed = history == nullptr ? 0
+                                     : std::count_if(candidates.begin(), candidates.end(),
+                                                     [&](const IpAddress& a) { return history->recently_failed(a, now); });
+    return failed == 0 ? join(candidates) : fmt::format("{} ({} failed recently, last)", join(candidates), failed);
+  });
 }
 
-// RFC 8305 section 5: one attempt per Connection Attempt Delay, never more
-// than max_in_flight pending at once.
+// The per-attempt timeout: an attempt still pending at its limit fails with
+// its own cause, and the next one starts at once, as after any failure.
+void Race::State::end_overdue_attempts(TimePoint now) {
+  if (config.attempt_timeout <= Duration::zero()) return;
+  for (auto& a : attempts) {
+    if (a.state != AttemptState::pending || now - a.started < config.attempt_timeout) continue;
+    a.state = AttemptState::cancelled;
+    actions.emplace_back(CancelAttempt{a.id});
+    note_attempt(now, event::attempt_abandoned, a,
+                 [&] { return fmt::format("timed out after {} ms (attempt timeout)", to_ms(now - a.started)); });
+    failures.push_back({a.address, make_error_code(errc::attempt_timed_out)});
+    remember(a.address, History::Update::failure, {}, now);
+    next_start = std::min(next_start, now);
+  }
+}
+
+// RFC 8305 section 5: one attempt per Connection Attempt Delay. The k-th
+// address starts on schedule however many earlier attempts hang: at the
+// in-flight cap the oldest pending attempt is abandoned to make room.
 void Race::State::start_due_attempts(TimePoint now) {
-  auto cap = static_cast<std::size_t>(std::max(config.max_in_flight, 1));
-  while (racing && !finished && !candidates.empty() && now >= next_start && pending_count() < cap)
+  while (racing && !finished && !candidates.empty() && now >= next_start) {
+    if (pending_count() >= cap()) abandon_oldest(now);
     start_attempt(now);
+  }
+}
+
+void Race::State::abandon_oldest(TimePoint now) {
+  auto oldest = std::find_if(attempts.begin(), attempts.end(),
+                             [](const Attempt& a) { return a.state == AttemptState::pending; });
+  if (oldest == attempts.end()) return;
+  Attempt& a = *oldest;
+  a.state = AttemptState::cancelled;
+  actions.emplace_back(CancelAttempt{a.id});
+  note_attempt(now, event::attempt_abandoned, a, [&] {
+    return fmt::format("abandoned after {} ms for a newer attempt ({} in flight)", to_ms(now - a.started), cap());
+  });
+  failures.push_back({a.address, make_error_code(errc::attempt_abandoned)});
+  remember(a.address, History::Update::failure, {}, now);
 }
 
 void Race::State::start_attempt(TimePoint now) {
   IpAddress address = candidates.front();
   candidates.erase(candidates.begin());
-  Attempt a{static_cast<AttemptId>(attempts.size() + 1), address, now, delay_after(address, now)};
+  Delay delay = delay_after(address, now);
+  Attempt a{static_cast<AttemptId>(attempts.size() + 1), address, now, delay.value};
   next_start = now + a.delay;
   attempts.push_back(a);
   actions.emplace_back(StartAttempt{a.id, address});
-  note_attempt(now, event::attempt_start, a,
-               [&] {
-                 return candidates.empty() ? std::string("last address")
-                                           : fmt::format("next attempt in {} ms", to_ms(a.delay));
-               });
+  note_attempt(now, event::attempt_start, a, [&] {
+    return candidates.empty() ? std::string("last address")
+                              : fmt::format("next attempt in {} ms ({})", to_ms(a.delay), reason(delay));
+  });
+  note_attempt(now, event::attempt_delay, a, [&] { return describe(delay); });
 }
 
-// The Connection Attempt Delay after starting address: from the history
-// (twice its smoothed RTT, within [100 ms, 2 s]) when allowed and known.
-Duration Race::State::delay_after(const IpAddress& address, TimePoint now) const {
-  if (config.attempt_delay_from_history && history != nullptr) {
-    if (auto srtt = history->smoothed_rtt(address, now))
-      return std::clamp<Duration>(2 * *srtt, kRecommendedMinAttemptDelay, kMaxAttemptDelay);
+// The Connection Attempt Delay after starting address, by the policy:
+// fixed; a schedule (each delay multiplier times the one before); or, by
+// default, the path's retransmission timeout (RFC 6298: SRTT + max(G, 4
+// RTTVAR)) from the destination's RTT samples or, failing those, its
+// network's, within [100 ms, 2 s] (RFC 8305 section 5, HEv3 section 6), and
+// the configured delay without evidence.
+Delay Race::State::delay_after(const IpAddress& address, TimePoint now) const {
+  Delay d;
+  d.value = attempt_delay;
+  d.unclamped = attempt_delay;
+  switch (config.attempt_delay_policy.kind) {
+    case AttemptDelayPolicy::Kind::fixed: d.source = Delay::Source::fixed; break;
+    case AttemptDelayPolicy::Kind::schedule: {
+      d.source = Delay::Source::schedule;
+      d.step = static_cast<int>(attempts.size());
+      double m = std::max(config.attempt_delay_policy.multiplier, 0.0);
+      // Bounded before the conversion: a long schedule must not overflow.
+      double seconds = std::min(std::chrono::duration<double>(attempt_delay).count() * std::pow(m, d.step), 3600.0);
+      d.unclamped = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+      d.value = std::clamp<Duration>(d.unclamped, kMinAttemptDelay, kMaxAttemptDelay);
+      break;
+    }
+    case AttemptDelayPolicy::Kind::rtt: {
+      d.source = Delay::Source::no_evidence;
+      if (history == nullptr) break;
+      if (auto e = history->rtt_evidence(address, now)) {
+        d.source = Delay::Source::rtt;
+        d.unclamped = e->rto;
+        d.value = std::clamp<Duration>(e->rto, kRecommendedMinAttemptDelay, kMaxAttemptDelay);
+        d.evidence = std::move(e);
+      }
+      break;
+    }
   }
-  return attempt_delay;
+  return d;
 }
 
 // Nothing left to try and nothing left to come.
@@ -351,8 +414,10 @@ void Race::State::rearm(TimePoint now) {
     if (t > now && (!want || t < *want)) want = t;
   };
   if (!racing && resolution_deadline) consider(*resolution_deadline);
-  auto cap = static_cast<std::size_t>(std::max(config.max_in_flight, 1));
-  if (racing && !candidates.empty() && pending_count() < cap) consider(next_start);
+  if (racing && !candidates.empty()) consider(next_start);
+  if (config.attempt_timeout > Duration::zero())
+    for (const auto& a : attempts)
+      if (a.state == AttemptState::pending) consider(a.started + config.attempt_timeout);
   if (want && want != armed) {
     armed = want;
     actions.emplace_back(ArmTimer{*want});
@@ -364,20 +429,26 @@ void Race::State::rearm(TimePoint now) {
 // The first attempt to connect wins; every other pending attempt is cancelled
 // at once. One that had already had its Connection Attempt Delay is slow or
 // black-holed: the history remembers it as a failure.
-void Race::State::win(TimePoint now, Attempt& winner) {
+void Race::State::win(TimePoint now) {
+  const Attempt& w = attempts[*winner - 1];
   for (auto& a : attempts) {
-    if (a.state != AttemptState::pending) continue;
+    if (a.id == w.id || (a.state != AttemptState::pending && a.state != AttemptState::connected)) continue;
+    bool slow = a.state == AttemptState::pending && now - a.started >= a.delay;
     a.state = AttemptState::cancelled;
-    bool slow = now - a.started >= a.delay;
-    if (slow && history != nullptr) history->record_failure(a.address, now);
+    if (slow) remember(a.address, History::Update::failure, {}, now);
     actions.emplace_back(CancelAttempt{a.id});
-    note_attempt(now, event::attempt_cancelled, a,
-                 [&] {
-                   return fmt::format("lost to {} after {} ms{}", winner.address.to_string(), to_ms(now - a.started),
-                                      slow ? "; remembered as failed" : "");
-                 });
+    note_attempt(now, event::attempt_cancelled, a, [&] {
+      return fmt::format("lost to {} after {} ms{}", w.address.to_string(), to_ms(now - a.started),
+                         slow ? "; remembered as failed" : "");
+    });
   }
-  finish(winner.id, {});
+  finish(w.id, {});
+}
+
+void Race::State::cancel(TimePoint now) {
+  note(now, event::cancelled, std::nullopt, std::nullopt, [] { return "cancelled by the caller"; });
+  cancel_pending(now, "cancelled by the caller");
+  finish(std::nullopt, std::make_error_code(std::errc::operation_canceled));
 }
 
 void Race::State::give_up(TimePoint now) {
@@ -413,17 +484,17 @@ void Race::State::time_out(TimePoint now) {
 
 void Race::State::cancel_pending(TimePoint now, std::string_view why) {
   for (auto& a : attempts) {
-    if (a.state != AttemptState::pending) continue;
+    if (a.state != AttemptState::pending && a.state != AttemptState::connected) continue;
     a.state = AttemptState::cancelled;
     actions.emplace_back(CancelAttempt{a.id});
     note_attempt(now, event::attempt_cancelled, a, [&] { return std::string(why); });
   }
 }
 
-void Race::State::finish(std::optional<AttemptId> winner, std::error_code error) {
+void Race::State::finish(std::optional<AttemptId> winner_id, std::error_code error) {
   finished = true;
   candidates.clear();
-  actions.emplace_back(Finish{winner, error});
+  actions.emplace_back(Finish{winner_id, error});
 }
 
 // ---------------------------------------------------------------- lookups
@@ -446,43 +517,40 @@ std::optional<TimePoint> Race::State::timeout_deadline() const {
 
 // ---------------------------------------------------------------- Race
 
-Race::Race(Config config, Orderer order, History* history, Trace* trace, TimePoint start)
-    : state_(std::make_shared<State>()) {
+Race::Race(Config config, Orderer order, const History* history, Trace* trace, TimePoint start)
+    : state_(std::make_unique<State>()) {
   State& s = *state_;
-  s.config = config;
+  s.config = std::move(config);
   s.order = std::move(order);
   s.history = history;
   s.trace = trace;
   s.start = start;
+  // Room for a typical dial's actions (start, remember, finish) at once; the
+  // buffer then goes back and forth with the caller's (take_actions).
+  s.actions.reserve(4);
   // RFC 8305 section 5: clamp the Connection Attempt Delay; below the
   // recommended 100 ms minimum is allowed but worth a warning.
-  s.attempt_delay = std::clamp<Duration>(config.attempt_delay, kMinAttemptDelay, kMaxAttemptDelay);
-  if (s.attempt_delay != config.attempt_delay)
-    s.note(start, event::warning, std::nullopt, std::nullopt,
-           [&] {
-             return fmt::format("connection attempt delay {} ms clamped to {} ms", to_ms(config.attempt_delay),
-                                to_ms(s.attempt_delay));
-           });
+  const Duration configured = s.config.attempt_delay;
+  s.attempt_delay = std::clamp<Duration>(configured, kMinAttemptDelay, kMaxAttemptDelay);
+  if (s.attempt_delay != configured)
+    s.note(start, event::warning, std::nullopt, std::nullopt, [&] {
+      return fmt::format("connection attempt delay {} ms clamped to {} ms", to_ms(configured), to_ms(s.attempt_delay));
+    });
   if (s.attempt_delay < kRecommendedMinAttemptDelay)
-    s.note(start, event::warning, std::nullopt, std::nullopt,
-           [&] {
-             return fmt::format("connection attempt delay {} ms is below the recommended 100 ms",
-                                to_ms(s.attempt_delay));
-           });
-  // A family that will not be asked for is never waited for (issue 7).
-  if (!config.expect_v6) s.dns[0] = Dns::not_expected;
-  if (!config.expect_v4) s.dns[1] = Dns::not_expected;
-  s.step(start);
+    s.note(start, event::warning, std::nullopt, std::nullopt, [&] {
+      return fmt::format("connection attempt delay {} ms is below the recommended 100 ms", to_ms(s.attempt_delay));
+    });
+  // A family that will not be asked for is never waited for.
+  if (!s.config.expect_v6) s.dns[0] = Dns::not_expected;
+  if (!s.config.expect_v4) s.dns[1] = Dns::not_expected;
 }
+
+Race::~Race() = default;
+Race::Race(Race&&) noexcept = default;
+Race& Race::operator=(Race&&) noexcept = default;
 
 void Race::on_answer(TimePoint now, Family family, std::vector<IpAddress> addresses) {
   state_->answer(now, family, std::move(addresses));
-}
-void Race::on_answers(TimePoint now, std::vector<IpAddress> v6, std::vector<IpAddress> v4) {
-  // Neither family waits for the other: both are here.
-  if (!state_->finished) state_->dns[1] = Dns::answered;
-  state_->answer(now, Family::v6, std::move(v6), false);
-  state_->answer(now, Family::v4, std::move(v4));
 }
 void Race::on_answer_error(TimePoint now, Family family, std::error_code error) {
   state_->answer_error(now, family, error);
@@ -491,18 +559,25 @@ void Race::on_connected(TimePoint now, AttemptId id) { state_->connected(now, id
 void Race::on_failed(TimePoint now, AttemptId id, std::error_code error) { state_->failed(now, id, error); }
 void Race::on_timer(TimePoint now) {
   if (state_->armed && now >= *state_->armed) state_->armed.reset();
-  state_->step(now);
 }
-void Race::cancel(TimePoint now) { state_->cancel(now); }
+void Race::cancel(TimePoint) {
+  if (!state_->finished) state_->cancel_requested = true;
+}
 
-std::vector<Action> Race::take_actions() { return std::exchange(state_->actions, {}); }
-
-void Race::take_actions(std::vector<Action>& into) {
+void Race::take_actions(TimePoint now, std::vector<Action>& into) {
+  state_->step(now);
   into.clear();
   std::swap(into, state_->actions);
 }
 
+std::vector<Action> Race::take_actions(TimePoint now) {
+  std::vector<Action> out;
+  take_actions(now, out);
+  return out;
+}
+
 bool Race::finished() const noexcept { return state_->finished; }
+TimePoint Race::start() const noexcept { return state_->start; }
 const std::vector<AttemptFailure>& Race::failures() const noexcept { return state_->failures; }
 
 const IpAddress& Race::address_of(AttemptId id) const {

@@ -125,6 +125,18 @@ PolicyTable PolicyTable::system(std::vector<Diagnostic>* warnings) {
 
 int PolicyTable::precedence(const IpAddress& a) const noexcept { return lookup(precedence_, a, kDefaultPrecedence); }
 
+bool PolicyTable::ranks_v4_above(std::span<const IpAddress> v6) const noexcept {
+  if (v6.empty()) return false;
+  int v4 = kDefaultPrecedence;
+  for (const auto& row : precedence_) {  // longest prefix first
+    if (row.prefix.length <= 96 && row.prefix.contains(IpAddress::v4(std::uint32_t{0}))) {
+      v4 = row.value;
+      break;
+    }
+  }
+  return std::all_of(v6.begin(), v6.end(), [&](const IpAddress& a) { return precedence(a) < v4; });
+}
+
 int PolicyTable::label(const IpAddress& a) const noexcept { return lookup(label_, a, kDefaultLabel); }
 
 int PolicyTable::scope(const IpAddress& a) const noexcept {

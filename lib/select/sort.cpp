@@ -123,23 +123,46 @@ std::vector<IpAddress> sort_destinations(std::span<const IpAddress> destinations
   return out;
 }
 
-std::vector<IpAddress> interleave_families(std::span<const IpAddress> sorted, int first_family_count) {
+std::vector<IpAddress> interleave_families(std::span<const IpAddress> sorted, int first_family_count,
+                                           std::optional<Family> continue_after) {
   if (sorted.empty()) return {};
-  first_family_count = std::max(first_family_count, 1);
-  const Family first = sorted.front().family();
-  std::vector<IpAddress> preferred, other;
-  for (const auto& a : sorted) (a.family() == first ? preferred : other).push_back(a);
   // RFC 8305 section 4: First Address Family Count of the first family, then
   // one of each family in turn; when one runs out the rest follow in order.
+  // Continuing an alternation already started, the other family goes first.
+  const Family first = continue_after ? (*continue_after == Family::v6 ? Family::v4 : Family::v6)
+                                      : sorted.front().family();
+  std::size_t lead = continue_after ? 1 : static_cast<std::size_t>(std::max(first_family_count, 1));
+  std::vector<IpAddress> preferred, other;
+  for (const auto& a : sorted) (a.family() == first ? preferred : other).push_back(a);
   std::vector<IpAddress> out;
   out.reserve(sorted.size());
   std::size_t p = 0, o = 0;
-  while (p < preferred.size() && p < static_cast<std::size_t>(first_family_count)) out.push_back(preferred[p++]);
+  while (p < preferred.size() && p < lead) out.push_back(preferred[p++]);
   while (p < preferred.size() || o < other.size()) {
     if (o < other.size()) out.push_back(other[o++]);
     if (p < preferred.size()) out.push_back(preferred[p++]);
   }
   return out;
+}
+
+std::vector<IpAddress> order_destinations(std::vector<IpAddress> candidates, const PolicyTable& policy,
+                                          SourceLookup& sources, const OrderOptions& options) {
+  if (candidates.size() <= 1) return candidates;
+  auto failed_begin = candidates.end();
+  if (options.recently_failed) {
+    failed_begin = std::stable_partition(candidates.begin(), candidates.end(),
+                                         [&](const IpAddress& a) { return !options.recently_failed(a); });
+  }
+  auto order_group = [&](std::span<const IpAddress> group) {
+    return interleave_families(sort_destinations(group, policy, sources, options.history_rule),
+                               options.first_family_count, options.continue_after);
+  };
+  auto ordered = order_group({candidates.begin(), failed_begin});
+  if (failed_begin != candidates.end()) {
+    auto last = order_group({failed_begin, candidates.end()});
+    ordered.insert(ordered.end(), last.begin(), last.end());
+  }
+  return ordered;
 }
 
 }  // namespace heyes

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "dns/cache.hpp"
-#include "heyes/clock.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "support/fake_dns_server.hpp"
 

@@ -23,11 +23,12 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "heyes/dial/dialer_options.hpp"
+#include "harness.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dns/resolver.hpp"
-#include "heyes/dns/test_server.hpp"
-#include "harness.hpp"
 #include "support/loopback_targets.hpp"
+#include "testing/test_server.hpp"
 
 namespace heyes::bench {
 namespace {

@@ -5,14 +5,20 @@
 
 MODE is one of:
   pkgconfig  `meson install --destdir` the build into a temporary directory,
-             compile consumer.cpp with `pkg-config --cflags --libs heyes`, run it
+             compile consumer.cpp with `pkg-config --cflags --libs heyes`
+             (--static for a static libheyes), run it; compile the README's
+             quick start (examples/hello.cpp) the same way
   cmake      same install, then a CMake project doing find_package(heyes)
   meson      a meson project with heyes in subprojects/heyes (a symlink to
              this source tree), dependency('heyes') resolved by the
              subproject's meson.override_dependency
-The consumer dials the loopback demo network (demo.test: ::1 silently broken,
-127.0.0.1 working, served by heyes' own TestServer); its output must name
-127.0.0.1 and this version.
+  installed  the same install, then checks what a user receives: the headers
+             are exactly those of include/heyes/ (the explicit list in
+             include/heyes/meson.build misses none), no test aid or private
+             header is among them, and no test-aid symbol is in the installed
+             library (nm)
+The consumer dials a listener of its own on 127.0.0.1 (an address literal, no
+DNS); its output must name 127.0.0.1 and this version.
 Exit 0 pass, 1 fail, 77 skip (the tool the mode needs is missing).
 """
 
@@ -75,10 +81,15 @@ def via_pkgconfig(opts, tmp):
     pc_dir = os.path.dirname(find_file(dest, "heyes.pc"))
     env = dict(os.environ, PKG_CONFIG_PATH=pc_dir)
     # As if installed in `prefix`: heyes.pc's paths are relative to ${prefix}.
-    flags = step(["pkg-config", f"--define-variable=prefix={prefix}", "--cflags", "--libs", "heyes"],
-                 env=env).split()
+    # A static libheyes needs its private requirements (fmt) at link time.
+    shared = any(f.startswith("libheyes.so") for _, _, files in os.walk(dest) for f in files)
+    flags = step(["pkg-config", f"--define-variable=prefix={prefix}", "--cflags", "--libs", "heyes"]
+                 + ([] if shared else ["--static"]), env=env).split()
     exe = os.path.join(tmp, "consumer")
     step(opts.cxx + ["-std=c++20", os.path.join(HERE, "consumer.cpp"), "-o", exe] + flags)
+    # The README's quick start compiles examples/hello.cpp the same way.
+    hello = os.path.join(opts.source_dir, "examples", "hello.cpp")
+    step(opts.cxx + ["-std=c++20", hello, "-o", os.path.join(tmp, "hello")] + flags)
     return exe, lib_env(dest)
 
 
@@ -104,8 +115,43 @@ def via_meson(opts, tmp):
     return os.path.join(build, "consumer"), lib_env(build)
 
 
+# Test aids live in testing/ and private headers in lib/: none may be installed.
+FORBIDDEN_HEADERS = ("heyes/testing/", "heyes/dns/test_server.hpp", "heyes/dns/message.hpp")
+# Demangled names of the test aids (testing/): none may be in the installed library.
+FORBIDDEN_SYMBOLS = ("heyes::testing::", "heyes::dns::TestServer", "heyes::dns::TestAnswer")
+
+
+def check_installed(opts, tmp):
+    """Returns a list of problems with the installed headers and library."""
+    dest, prefix = install(opts, tmp)
+    include = os.path.join(prefix, "include")
+    installed = {os.path.relpath(os.path.join(d, f), include)
+                 for d, _, files in os.walk(os.path.join(include, "heyes")) for f in files}
+    src = os.path.join(opts.source_dir, "include")
+    expected = {os.path.relpath(os.path.join(d, f), src)
+                for d, _, files in os.walk(os.path.join(src, "heyes")) for f in files
+                if f.endswith(".hpp")} | {"heyes/version.hpp"}
+    problems = [f"installed but forbidden: {h}" for h in sorted(installed)
+                if h.startswith(FORBIDDEN_HEADERS)]
+    problems += [f"in include/heyes/ but not installed (add it to include/heyes/meson.build): {h}"
+                 for h in sorted(expected - installed)]
+    problems += [f"installed but not in include/heyes/: {h}" for h in sorted(installed - expected)]
+    libs = [os.path.join(d, f) for d, _, files in os.walk(dest) for f in files
+            if f.startswith("libheyes.") and not os.path.islink(os.path.join(d, f))]
+    if not libs:
+        problems.append("no libheyes installed")
+    for lib in libs:
+        nm = ["nm", "-C"] + (["-D", "--defined-only"] if ".so" in lib else ["--defined-only"])
+        symbols = step(nm + [lib])
+        bad = sorted({l.split(" ", 2)[-1] for l in symbols.splitlines()
+                      if any(s in l for s in FORBIDDEN_SYMBOLS)})
+        problems += [f"{os.path.basename(lib)}: test-aid symbol {b}" for b in bad[:10]]
+    print(f"{len(installed)} headers and {len(libs)} libraries checked")
+    return problems
+
+
 MODES = {"pkgconfig": (via_pkgconfig, "pkg-config"), "cmake": (via_cmake, "cmake"),
-         "meson": (via_meson, "meson")}
+         "meson": (via_meson, "meson"), "installed": (check_installed, "nm")}
 
 
 def main():
@@ -122,6 +168,11 @@ def main():
         return SKIP
     tmp = tempfile.mkdtemp(prefix=f"heyes-consumer-{opts.mode}-")
     try:
+        if opts.mode == "installed":
+            problems = build_consumer(opts, tmp)
+            for p in problems:
+                print(f"FAIL: {p}")
+            return 1 if problems else 0
         exe, env = build_consumer(opts, tmp)
         out = step([exe], env=env)
         print(out, end="")

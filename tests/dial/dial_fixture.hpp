@@ -12,10 +12,11 @@
 #include <string_view>
 #include <thread>
 
+#include "heyes/dial/dialer_options.hpp"
 #include "heyes/dial.hpp"
-#include "heyes/dns/test_server.hpp"
-#include "heyes/testing/listeners.hpp"
 #include "heyes/trace.hpp"
+#include "testing/listeners.hpp"
+#include "testing/test_server.hpp"
 
 namespace heyes::test {
 

@@ -25,10 +25,11 @@
 #include <thread>
 
 #include "dial_fixture.hpp"
+#include "heyes/dial/dialer_options.hpp"
+#include "dns/message.hpp"
 #include "heyes/dial.hpp"
-#include "heyes/dns/message.hpp"
 #include "heyes/select/connectivity.hpp"
-#include "heyes/testing/listeners.hpp"
+#include "testing/listeners.hpp"
 
 using namespace std::chrono_literals;
 using heyes::test::BrokenIpv6Fixture;
@@ -477,7 +478,7 @@ TEST_CASE("history: the second dial to a black-holed IPv6 goes to IPv4 at once")
   CHECK(r2.elapsed < 150ms);
 }
 
-TEST_CASE("issue 7: on an IPv4-only host the AAAA query is not sent and nothing waits for it") {
+TEST_CASE("usable families: on an IPv4-only host the AAAA query is not sent and nothing waits for it") {
   BrokenIpv6Fixture fx;
   if (!fx.ready()) return;
   // AAAA is never answered: a dual-stack host would wait the Resolution Delay for it.

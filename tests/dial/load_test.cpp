@@ -21,10 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "heyes/dial/dialer_options.hpp"
 #include "heyes/dial.hpp"
-#include "heyes/dns/test_server.hpp"
 #include "support/fake_dns_server.hpp"
 #include "support/loopback_targets.hpp"
+#include "testing/test_server.hpp"
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include <asio/use_future.hpp>
 
 #include <future>
+#include <heyes/dial/dialer_options.hpp>
 #include <heyes/heyes.hpp>
 #include <thread>
 

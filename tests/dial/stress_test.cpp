@@ -20,9 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "heyes/dial/dialer_options.hpp"
 #include "heyes/dial.hpp"
-#include "heyes/dns/test_server.hpp"
 #include "support/loopback_targets.hpp"
+#include "testing/test_server.hpp"
 
 namespace {
 

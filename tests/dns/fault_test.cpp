@@ -17,11 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "heyes/clock.hpp"
-#include "heyes/dns/message.hpp"
+#include "dns/message.hpp"
 #include "heyes/dns/resolver.hpp"
-#include "heyes/dns/test_server.hpp"
 #include "heyes/error.hpp"
+#include "testing/test_server.hpp"
 
 namespace {
 

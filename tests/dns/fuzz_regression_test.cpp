@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "dns/answer.hpp"
-#include "heyes/dns/message.hpp"
+#include "dns/message.hpp"
 
 using namespace heyes::dns;
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <random>
 
-#include "heyes/dns/message.hpp"
+#include "dns/message.hpp"
 
 using namespace heyes;
 using namespace heyes::dns;

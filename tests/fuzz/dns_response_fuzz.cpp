@@ -4,8 +4,8 @@
 #include <stdexcept>
 
 #include "dns/answer.hpp"
+#include "dns/message.hpp"
 #include "fuzz_support.hpp"
-#include "heyes/dns/message.hpp"
 
 namespace {
 

@@ -23,7 +23,7 @@
 
 #include "heyes/address.hpp"
 #include "heyes/dns/config.hpp"
-#include "heyes/dns/test_server.hpp"
+#include "testing/test_server.hpp"
 
 namespace {
 

@@ -418,7 +418,7 @@ def check(run, rc, result):
     if not isinstance(elapsed, (int, float)):
         return errs + ["no elapsed_ms in the JSON"]
     late = LATE
-    # Issue 7: an IPv4-only host never waits on IPv6 (not even the Resolution Delay).
+    # Usable families: an IPv4-only host never waits on IPv6 (not even the Resolution Delay).
     if run.stack == "ipv4-only" and e.winner is not None:
         late = NO_WAIT
     if not (e.at_ms - EARLY <= elapsed <= e.at_ms + late):
@@ -429,7 +429,7 @@ def check(run, rc, result):
 
 
 def ipv6_waits(events):
-    """Issue 7 on an IPv4-only host: no AAAA query (as AI_ADDRCONFIG), no
+    """Usable families on an IPv4-only host: no AAAA query (as AI_ADDRCONFIG), no
     Resolution Delay, no IPv6 attempt."""
     errs = []
     for ev in events:

@@ -177,20 +177,21 @@ TEST_CASE("A refused attempt is recorded as failed in the history") {
   CHECK(h.recently_failed(ip("2001:db8::1"), T + 2ms));
 }
 
-TEST_CASE("Attempt delay from history: 2 x smoothed RTT, clamped to [100 ms, 2 s]") {
+TEST_CASE("Attempt delay from history: the path's RTO (SRTT + 4 RTTVAR), clamped to [100 ms, 2 s]") {
   struct Row {
-    long long srtt_ms;
-    bool from_history;
+    long long rtt_ms;
+    AttemptDelayPolicy policy;
     long long delay_ms;
   };
-  // smoothed RTT of the first address -> option -> when the second starts
-  for (Row r : {Row{300, true, 600}, Row{30, true, 100}, Row{1500, true, 2000}, Row{300, false, 250}}) {
-    CAPTURE(r.srtt_ms);
-    CAPTURE(r.from_history);
+  // One sample R: SRTT = R, RTTVAR = R / 2, so RTO = 3 R (RFC 6298 section 2.2).
+  // RTT of the first address -> policy -> when the second starts
+  for (Row r : {Row{300, AttemptDelayPolicy::rtt(), 900}, Row{30, AttemptDelayPolicy::rtt(), 100},
+                Row{1500, AttemptDelayPolicy::rtt(), 2000}, Row{300, AttemptDelayPolicy::fixed(), 250}}) {
+    CAPTURE(r.rtt_ms);
     History h;
-    h.record_success(ip("2001:db8::1"), milliseconds(r.srtt_ms), T);
+    h.record_success(ip("2001:db8::1"), milliseconds(r.rtt_ms), T);
     Config c;
-    c.attempt_delay_from_history = r.from_history;
+    c.attempt_delay_policy = r.policy;
     Timeline t(c, &h, interleave_v6_first, T);
     t.answer_aaaa({"2001:db8::1"});
     t.answer_a({"192.0.2.1"});

@@ -26,15 +26,15 @@ struct Host {
     for (const char* d : {"192.0.2.1", "192.0.2.2"}) sources.add(d, "192.0.2.100", 24);
   }
 
-  // What the dial layer hands the race: sort with the history rule between
-  // RFC 6724 rules 8 and 9, then interleave (First Address Family Count 1).
+  // What the dial layer hands the race: the one ordering pipeline, with the
+  // history's recently-failed group and its RTT rule.
   Orderer orderer(TimePoint now) {
-    return [this, now](std::vector<IpAddress> in) {
-      auto sorted = sort_destinations(in, policy, sources,
-                                      [this, now](const IpAddress& a, const IpAddress& b) {
-                                        return history.compare(a, b, now);
-                                      });
-      return interleave_families(sorted, 1);
+    return [this, now](std::vector<IpAddress> in, std::optional<Family> continue_after) {
+      OrderOptions o;
+      o.continue_after = continue_after;
+      o.recently_failed = [this, now](const IpAddress& a) { return history.recently_failed(a, now); };
+      o.history_rule = [this, now](const IpAddress& a, const IpAddress& b) { return history.compare(a, b, now); };
+      return order_destinations(std::move(in), policy, sources, o);
     };
   }
 };
@@ -76,6 +76,6 @@ TEST_CASE("Real orderer: within a family, the lower smoothed RTT goes first") {
   t.answer_both({"2001:db8::1", "2001:db8::2"}, {"192.0.2.1"});
   t.advance_to(1000);
   CHECK(t.start_order() == std::vector<std::string>{"2001:db8::2", "192.0.2.1", "2001:db8::1"});
-  // 2001:db8::2's delay follows its RTT: 2 x 10 ms, raised to 100 ms.
+  // 2001:db8::2's delay follows its RTT: RTO 10 + 4 x 5 = 30 ms, raised to 100 ms.
   CHECK(t.started_at("192.0.2.1") == 100);
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "heyes/select/policy.hpp"
 #include "timeline.hpp"
 
 using namespace heyes;
@@ -167,7 +168,7 @@ TEST_CASE("A hanging first attempt: the second starts at 250 ms and the first go
   CHECK(t.race.failures().empty());
   // Late results for losers are ignored.
   t.connect(t.attempt("2001:db8::1"));
-  CHECK(t.race.take_actions().empty());
+  CHECK(t.race.take_actions(t.now()).empty());
 }
 
 TEST_CASE("The attempt that fails need not be the latest: a failure of any attempt starts the next at once") {
@@ -180,7 +181,7 @@ TEST_CASE("The attempt that fails need not be the latest: a failure of any attem
   CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "192.0.2.1", "2001:db8::2"});
 }
 
-TEST_CASE("max_in_flight: at the cap, the next attempt waits for one to finish") {
+TEST_CASE("max_in_flight: at the cap, the oldest attempt is abandoned so the next starts on schedule") {
   Config c;
   c.max_in_flight = 2;
   Timeline t(c);
@@ -188,14 +189,56 @@ TEST_CASE("max_in_flight: at the cap, the next attempt waits for one to finish")
   t.answer_a({"192.0.2.1", "192.0.2.2"});
   t.advance_to(250);
   CHECK(t.starts.size() == 2);
-  t.advance_to(900);
-  CHECK(t.starts.size() == 2);  // two pending: no third
-  t.fail(t.attempt("2001:db8::1"), unreachable());
-  CHECK(t.starts.size() == 3);
-  CHECK(t.started_at("2001:db8::2") == 900);
-  t.advance_to(2000);
-  CHECK(t.starts.size() == 3);  // the cap again
-  CHECK(t.cancels.empty());
+  t.advance_to(500);  // the third is due with two pending: the oldest makes room
+  CHECK(t.started_at("2001:db8::2") == 500);
+  REQUIRE(t.cancels.size() == 1);
+  CHECK(t.cancels[0] == std::pair<long long, AttemptId>{500, t.attempt("2001:db8::1")});
+  REQUIRE(t.race.failures().size() == 1);
+  CHECK(t.race.failures()[0].address == ip("2001:db8::1"));
+  CHECK(t.race.failures()[0].error == errc::attempt_abandoned);
+  t.fail(t.attempt("192.0.2.1"), unreachable());  // a failure still starts the next at once
+  CHECK(t.started_at("192.0.2.2") == 500);
+  t.advance_to(5000);
+  CHECK(t.starts.size() == 4);
+  CHECK(t.cancels.size() == 1);  // nothing left to make room for
+}
+
+TEST_CASE("Six black holes then a working address: the seventh starts at 6 x 250 ms, not after SYN retries") {
+  Config c;  // max_in_flight 6
+  c.expect_v4 = false;
+  Timeline t(c);
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5", "2001:db8::6",
+                 "2001:db8::7"});
+  t.advance_to(1500);
+  CHECK(t.started_at("2001:db8::6") == 1250);
+  CHECK(t.started_at("2001:db8::7") == 1500);
+  REQUIRE(t.cancels.size() == 1);
+  CHECK(t.cancels[0] == std::pair<long long, AttemptId>{1500, t.attempt("2001:db8::1")});
+  CHECK(t.trace.events().size() > 0);
+  t.advance_to(1510);
+  t.connect(t.attempt("2001:db8::7"));
+  REQUIRE(t.finish);
+  CHECK(t.finish_ms == 1510);
+  CHECK(t.cancels.size() == 6);
+}
+
+TEST_CASE("Per-attempt timeout: an attempt still pending at its limit fails, and the next starts at once") {
+  Config c;
+  c.attempt_timeout = 100ms;
+  Timeline t(c);
+  t.answer_aaaa({"2001:db8::1"});
+  t.answer_a({"192.0.2.1"});
+  t.advance_to(100);
+  CHECK(t.started_at("192.0.2.1") == 100);  // not 250
+  REQUIRE(t.cancels.size() == 1);
+  CHECK(t.cancels[0] == std::pair<long long, AttemptId>{100, t.attempt("2001:db8::1")});
+  REQUIRE(t.race.failures().size() == 1);
+  CHECK(t.race.failures()[0].error == errc::attempt_timed_out);
+  t.advance_to(200);
+  REQUIRE(t.finish);
+  CHECK(t.finish_ms == 200);
+  CHECK(t.finish->error == errc::all_attempts_failed);
+  CHECK(t.race.failures().size() == 2);
 }
 
 TEST_CASE("Connection Attempt Delay: clamped to [10 ms, 2 s], with a warning below 100 ms") {
@@ -345,7 +388,7 @@ TEST_CASE("cancel: every pending attempt cancelled, operation_canceled, nothing 
   t.connect(1);
   t.advance_to(5000);
   t.cancel();
-  CHECK(t.race.take_actions().empty());
+  CHECK(t.race.take_actions(t.now()).empty());
   CHECK(t.trace.events().back().type == event::attempt_cancelled);
 }
 
@@ -372,14 +415,15 @@ TEST_CASE("The trace is a timeline relative to the start, with the stable event 
     got.emplace_back(std::chrono::duration_cast<milliseconds>(e.t).count(), e.type);
   std::vector<std::pair<long long, std::string>> want{
       {2, "dns_answer"},     {2, "resolution_delay"}, {52, "resolution_delay"},
-      {52, "sorted"},        {52, "attempt_start"},   {100, "connected"},
+      {52, "sorted"},        {52, "attempt_start"},   {52, "attempt_delay"},
+      {100, "connected"},
   };
   CHECK(got == want);
   CHECK(t.trace.events()[4].address == ip("192.0.2.1"));
   CHECK(t.trace.events()[4].family == Family::v4);
 }
 
-// ------------------------------------------------------------ issue 7: unusable families
+// ------------------------------------------ usable families (AI_ADDRCONFIG): unusable ones
 
 TEST_CASE("IPv6 unusable (expect_v6 = false): A at 0 ms starts at 0 ms, not 50 ms") {
   Config c;
@@ -423,14 +467,12 @@ TEST_CASE("IPv4 unusable (expect_v4 = false): AAAA starts at once and its failur
 namespace {
 Config prefer_v4_to_6to4() {
   Config c;
-  c.v4_outranks = [](const std::vector<IpAddress>& v6) {
-    return std::all_of(v6.begin(), v6.end(), [](const IpAddress& a) { return a.bytes()[0] == 0x20 && a.bytes()[1] == 0x02; });
-  };
+  c.v4_outranks = [](const std::vector<IpAddress>& v6) { return PolicyTable().ranks_v4_above(v6); };
   return c;
 }
-std::vector<IpAddress> v4_first(std::vector<IpAddress> in) {
+std::vector<IpAddress> v4_first(std::vector<IpAddress> in, std::optional<Family> continue_after) {
   std::stable_partition(in.begin(), in.end(), [](const IpAddress& a) { return a.is_v4(); });
-  return in;
+  return interleave_families(in, 1, continue_after);
 }
 }  // namespace
 
@@ -463,4 +505,102 @@ TEST_CASE("native AAAA first under the same policy: starts at once") {
   t.answer_aaaa({"2001:db8::1", "2002:c633:6401::1"});
   REQUIRE(t.starts.size() == 1);
   CHECK(t.starts[0].at_ms == 0);
+}
+
+// ------------------------------------------------------------ delay policies and abandonment
+
+TEST_CASE("Schedule policy: 50 ms, then each delay twice the one before: starts at 0, 50, 150, 350, 750 ms") {
+  Config c;
+  c.attempt_delay = 50ms;
+  c.attempt_delay_policy = AttemptDelayPolicy::schedule(2);
+  c.expect_v4 = false;
+  Timeline t(c);
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5"});
+  t.advance_to(2000);
+  std::vector<std::optional<long long>> got;
+  for (const char* a : {"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5"})
+    got.push_back(t.started_at(a));
+  CHECK(got == std::vector<std::optional<long long>>{0, 50, 150, 350, 750});
+}
+
+TEST_CASE("Schedule policy: each delay stays within [10 ms, 2 s]") {
+  Config c;
+  c.attempt_delay = 1500ms;
+  c.attempt_delay_policy = AttemptDelayPolicy::schedule(4);
+  c.expect_v4 = false;
+  Timeline t(c);
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3"});
+  t.advance_to(10000);
+  CHECK(t.started_at("2001:db8::2") == 1500);
+  CHECK(t.started_at("2001:db8::3") == 3500);  // 6000 ms lowered to 2000
+}
+
+TEST_CASE("RTT policy: the trace says which delay follows each start, and where its evidence came from") {
+  History h;
+  h.record_success(ip("2001:db8::1"), 30ms, Timeline::kEpoch);
+  Timeline t({}, &h);
+  t.answer_both({"2001:db8::1"}, {"192.0.2.1"});
+  t.advance_to(1000);
+  CHECK(t.started_at("192.0.2.1") == 100);
+  std::vector<std::string> details;
+  for (const auto& e : t.trace.events())
+    if (e.type == event::attempt_start || e.type == event::attempt_delay) details.push_back(e.detail);
+  REQUIRE(details.size() == 4);
+  CHECK(details[0] == "attempt 1: next attempt in 100 ms (RTO of 2001:db8::1 from 1 sample)");
+  CHECK(details[1] == "attempt 1: RTO of 2001:db8::1 from 1 sample: 90 ms, raised to 100 ms");
+  CHECK(details[2] == "attempt 2: last address");
+  CHECK(details[3] == "attempt 2: no RTT evidence, the default: 250 ms");
+}
+
+TEST_CASE("Fixed policy: the configured delay even when the history knows the path") {
+  History h;
+  h.record_success(ip("2001:db8::1"), 30ms, Timeline::kEpoch);
+  Config c;
+  c.attempt_delay_policy = AttemptDelayPolicy::fixed();
+  Timeline t(c, &h);
+  t.answer_aaaa({"2001:db8::1"});
+  t.answer_a({"192.0.2.1"});
+  t.advance_to(1000);
+  CHECK(t.started_at("192.0.2.1") == 250);
+}
+
+TEST_CASE("History updates are outputs: the race reads the history and never writes it") {
+  History h;
+  Race race({}, interleave_v6_first, &h, nullptr, Timeline::kEpoch);
+  race.on_answer(Timeline::kEpoch, Family::v6, {ip("2001:db8::1")});
+  race.on_answer(Timeline::kEpoch, Family::v4, {ip("192.0.2.1")});
+  auto first = race.take_actions(Timeline::kEpoch);
+  REQUIRE(!first.empty());
+  REQUIRE(std::holds_alternative<StartAttempt>(first[0]));
+  race.on_connected(Timeline::kEpoch + 40ms, std::get<StartAttempt>(first[0]).id);
+  auto last = race.take_actions(Timeline::kEpoch + 40ms);
+  CHECK(h.size() == 0);  // nothing written by the race
+  std::vector<History::Update> updates;
+  for (auto& a : last)
+    if (auto* r = std::get_if<Remember>(&a)) updates.push_back(r->update);
+  REQUIRE(updates.size() == 1);
+  CHECK(updates[0].destination == ip("2001:db8::1"));
+  CHECK(updates[0].kind == History::Update::success);
+  CHECK(updates[0].rtt == 40ms);
+  CHECK(updates[0].at == Timeline::kEpoch + 40ms);
+  CHECK(std::holds_alternative<Finish>(last.back()));
+}
+
+TEST_CASE("An abandoned attempt has its own event and cause, and is remembered as failed") {
+  History h;
+  Config c;
+  c.max_in_flight = 1;
+  c.expect_v4 = false;
+  Timeline t(c, &h);
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2"});
+  t.advance_to(250);
+  CHECK(t.started_at("2001:db8::2") == 250);
+  const TraceEvent* abandoned = nullptr;
+  for (const auto& e : t.trace.events())
+    if (e.type == event::attempt_abandoned) abandoned = &e;
+  REQUIRE(abandoned != nullptr);
+  CHECK(abandoned->address == ip("2001:db8::1"));
+  CHECK(abandoned->detail == "attempt 1: abandoned after 250 ms for a newer attempt (1 in flight)");
+  CHECK(h.recently_failed(ip("2001:db8::1"), t.now()));
+  CHECK_FALSE(h.recently_failed(ip("2001:db8::2"), t.now()));
 }

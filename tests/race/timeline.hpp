@@ -14,6 +14,7 @@
 
 #include "heyes/error.hpp"
 #include "heyes/race/race.hpp"
+#include "heyes/select/sort.hpp"
 
 namespace heyes::race::test {
 
@@ -32,33 +33,21 @@ inline std::vector<IpAddress> ips(std::initializer_list<const char*> texts) {
   return out;
 }
 
-// The tests' stand-in for the dial layer's RFC 6724 sort: keep the input
-// order within each family, IPv6 first, then alternate one of each family.
-inline std::vector<IpAddress> interleave_v6_first(std::vector<IpAddress> in) {
-  std::vector<IpAddress> v6, v4, out;
-  for (auto& a : in) (a.is_v6() ? v6 : v4).push_back(a);
-  for (std::size_t i = 0; i < std::max(v6.size(), v4.size()); ++i) {
-    if (i < v6.size()) out.push_back(v6[i]);
-    if (i < v4.size()) out.push_back(v4[i]);
-  }
-  return out;
+// The tests' stand-in for the dial layer's ordering (heyes/select): no
+// RFC 6724 sort, the input order kept within each family, IPv6 first, then
+// the RFC 8305 section 4 interleaving.
+inline std::vector<IpAddress> interleave_v6_first(std::vector<IpAddress> in, std::optional<Family> continue_after) {
+  std::stable_partition(in.begin(), in.end(), [](const IpAddress& a) { return a.is_v6(); });
+  return interleave_families(in, 1, continue_after);
 }
 
-// As the dial layer does with history: a stable sort by History::compare
-// (the rule between RFC 6724 rules 8 and 9), then alternate the families
-// starting with the family of the best address.
+// With history: a stable sort by History::compare (recently failed last,
+// then lower smoothed RTT), then the interleaving from the best address's family.
 inline Orderer history_orderer(const History& history, TimePoint now) {
-  return [&history, now](std::vector<IpAddress> in) {
+  return [&history, now](std::vector<IpAddress> in, std::optional<Family> continue_after) {
     std::stable_sort(in.begin(), in.end(),
                      [&](const IpAddress& a, const IpAddress& b) { return history.compare(a, b, now) < 0; });
-    if (in.empty() || in.front().is_v6()) return interleave_v6_first(in);
-    std::vector<IpAddress> v6, v4, out;
-    for (auto& a : in) (a.is_v6() ? v6 : v4).push_back(a);
-    for (std::size_t i = 0; i < std::max(v6.size(), v4.size()); ++i) {
-      if (i < v4.size()) out.push_back(v4[i]);
-      if (i < v6.size()) out.push_back(v6[i]);
-    }
-    return out;
+    return interleave_families(in, 1, continue_after);
   };
 }
 
@@ -79,7 +68,7 @@ class Timeline {
   // start: the race's time zero on the shared clock (several races may share a History).
   explicit Timeline(Config config = {}, History* history = nullptr, Orderer order = interleave_v6_first,
                     TimePoint start = kEpoch)
-      : t0(start), race(config, std::move(order), history, &trace, t0) {
+      : t0(start), race(config, std::move(order), history, &trace, t0), history_(history) {
     collect();
   }
 
@@ -98,7 +87,10 @@ class Timeline {
   void answer_aaaa(std::initializer_list<const char*> a) { input([&] { race.on_answer(now(), Family::v6, ips(a)); }); }
   void answer_a(std::initializer_list<const char*> a) { input([&] { race.on_answer(now(), Family::v4, ips(a)); }); }
   void answer_both(std::initializer_list<const char*> v6, std::initializer_list<const char*> v4) {
-    input([&] { race.on_answers(now(), ips(v6), ips(v4)); });
+    input([&] {
+      race.on_answer(now(), Family::v6, ips(v6));
+      race.on_answer(now(), Family::v4, ips(v4));
+    });
   }
   void fail_aaaa(std::error_code e) { input([&] { race.on_answer_error(now(), Family::v6, e); }); }
   void fail_a(std::error_code e) { input([&] { race.on_answer_error(now(), Family::v4, e); }); }
@@ -144,7 +136,12 @@ class Timeline {
 
  private:
   TimePoint at(long long ms) const { return t0 + milliseconds(ms); }
+
+ public:
   TimePoint now() const { return at(now_ms); }
+
+ private:
+  History* history_;
 
   template <typename F>
   void input(F f) {
@@ -154,7 +151,7 @@ class Timeline {
 
   // Applies the race's actions the way the asio shell does.
   void collect() {
-    for (auto& action : race.take_actions()) {
+    for (auto& action : race.take_actions(now())) {
       REQUIRE_MESSAGE(!finish, "an action after Finish");
       if (auto* s = std::get_if<StartAttempt>(&action)) {
         starts.push_back({now_ms, s->id, s->address});
@@ -163,6 +160,9 @@ class Timeline {
       } else if (auto* t = std::get_if<ArmTimer>(&action)) {
         REQUIRE_MESSAGE(t->deadline > now(), "a timer armed in the past");
         timer = t->deadline;
+      } else if (auto* r = std::get_if<Remember>(&action)) {
+        REQUIRE_MESSAGE(history_ != nullptr, "a history update without a history");
+        history_->apply(r->update);
       } else if (auto* f = std::get_if<Finish>(&action)) {
         finish = *f;
         finish_ms = now_ms;

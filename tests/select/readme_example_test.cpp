@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <heyes/heyes.hpp>
+#include <heyes/select/sort.hpp>
 
 TEST_CASE("README: sort and interleave with the system's policy and sources") {
   heyes::SystemSourceLookup sources;                 // the kernel's choice of source address

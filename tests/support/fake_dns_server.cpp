@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// FakeDnsServer: the library's TestServer on a private io_context thread.
+// FakeDnsServer: testing/'s TestServer on a private io_context thread.
 #include "support/fake_dns_server.hpp"
 
 #include <asio/post.hpp>

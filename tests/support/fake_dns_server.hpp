@@ -7,11 +7,11 @@
 #include <memory>
 #include <thread>
 
-#include "heyes/dns/test_server.hpp"
+#include "testing/test_server.hpp"
 
 namespace heyes::test {
 
-// The scriptable loopback DNS server (see heyes/dns/test_server.hpp) with a
+// The scriptable loopback DNS server (see testing/test_server.hpp) with a
 // thread of its own, so a test can block on its own io_context. Scripts and
 // the received queries are used through ->. Stops and joins on destruction.
 class FakeDnsServer {

@@ -3,11 +3,26 @@
 #include "cli.hpp"
 
 #include <charconv>
+#include <cstdlib>
 
 namespace heyes_connect {
 namespace {
 
 [[noreturn]] void fail(std::string message) { throw UsageError(std::move(message)); }
+
+// --delay-policy: "rtt", "fixed" or "schedule:M" with M a number from 1 to 16.
+heyes::AttemptDelayPolicy parse_delay_policy(std::string_view v) {
+  if (v == "rtt") return heyes::AttemptDelayPolicy::rtt();
+  if (v == "fixed") return heyes::AttemptDelayPolicy::fixed();
+  if (v.substr(0, 9) == "schedule:") {
+    std::string text(v.substr(9));
+    char* end = nullptr;
+    double m = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+    if (!text.empty() && end == text.c_str() + text.size() && m >= 1 && m <= 16)
+      return heyes::AttemptDelayPolicy::schedule(m);
+  }
+  fail("option '--delay-policy': expected rtt, fixed or schedule:M (M from 1 to 16), got " + quote(v));
+}
 
 // A decimal integer in [lo, hi], for the value of option name.
 int parse_int(std::string_view name, std::string_view text, int lo, int hi) {
@@ -91,6 +106,8 @@ constexpr OptionSpec kOptions[] = {
     {"--attempt-delay", true, [](Options& o, std::string_view v) { o.dial.attempt_delay_ms = parse_int("--attempt-delay", v, 0, 60'000); }},
     {"--resolution-delay", true, [](Options& o, std::string_view v) { o.dial.resolution_delay_ms = parse_int("--resolution-delay", v, 0, 60'000); }},
     {"--timeout", true, [](Options& o, std::string_view v) { o.dial.timeout_ms = parse_int("--timeout", v, 0, 3'600'000); }},
+    {"--attempt-timeout", true, [](Options& o, std::string_view v) { o.dial.attempt_timeout_ms = parse_int("--attempt-timeout", v, 0, 3'600'000); }},
+    {"--delay-policy", true, [](Options& o, std::string_view v) { o.dial.delay_policy = parse_delay_policy(v); }},
     {"-4", false, [](Options& o, std::string_view) { o.dial.family = 4; }},
     {"-6", false, [](Options& o, std::string_view) { o.dial.family = 6; }},
     {"--nameserver", true, [](Options& o, std::string_view v) {
@@ -219,6 +236,10 @@ std::string usage_text() {
          "  --resolution-delay MS wait this long for AAAA after A (default 50)\n"
          "  --family-count N      also the First Address Family Count of the dial\n"
          "  --timeout MS          give up after MS (default: none)\n"
+         "  --attempt-timeout MS  give up one attempt after MS; the next starts at once (default: none)\n"
+         "  --delay-policy P      the Connection Attempt Delay: rtt (default: the path's RTO from the\n"
+         "                        history, else --attempt-delay), fixed, or schedule:M (each delay M\n"
+         "                        times the one before, M from 1 to 16); --attempt-delay alone means fixed\n"
          "  -4, -6                IPv4 only, IPv6 only\n"
          "  --policy FILE|none    as in sort mode\n"
          "  --nameserver ADDR[:PORT]  ask this server ([V6]:PORT; repeatable) instead of resolv.conf's\n"

@@ -13,6 +13,7 @@
 #include "heyes/address.hpp"
 #include "heyes/diagnostic.hpp"
 #include "heyes/dns/config.hpp"
+#include "heyes/timings.hpp"
 #include "heyes/select/policy.hpp"
 #include "heyes/select/sort.hpp"
 #include "heyes/version.hpp"
@@ -41,6 +42,8 @@ struct DialSettings {
   std::optional<int> attempt_delay_ms;     // --attempt-delay
   std::optional<int> resolution_delay_ms;  // --resolution-delay
   std::optional<int> timeout_ms;           // --timeout
+  std::optional<int> attempt_timeout_ms;   // --attempt-timeout
+  std::optional<heyes::AttemptDelayPolicy> delay_policy;  // --delay-policy
   int family = 0;                          // -4 / -6: 4 or 6; 0 = both
   std::vector<heyes::dns::Nameserver> nameservers;  // --nameserver (repeatable): replaces resolv.conf's
   std::optional<std::string> resolv_conf;  // --resolv-conf FILE (default /etc/resolv.conf)

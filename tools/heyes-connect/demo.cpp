@@ -4,8 +4,9 @@
 #include <cstdio>
 
 #include "dial_mode.hpp"
-#include "heyes/dns/test_server.hpp"
-#include "heyes/testing/listeners.hpp"
+#include "heyes/dial/dialer_options.hpp"
+#include "testing/listeners.hpp"
+#include "testing/test_server.hpp"
 
 namespace heyes_connect {
 namespace {
@@ -46,7 +47,7 @@ int run_demo(const Options& options) {
   }
   heyes::DialOptions dial = dial_options(options);
   // Loopback has both families even on a host without global IPv6, where
-  // the usable-family check (issue 7) would hide the very race shown here.
+  // the usable-family check (AI_ADDRCONFIG) would hide the very race shown here.
   dial.addrconfig = false;
   heyes::DialerOptions dialer_options;
   dialer_options.policy = policy_of(options);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "heyes/dial/dialer_options.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "heyes/select/policy.hpp"
 
@@ -118,10 +119,12 @@ heyes::DialOptions dial_options(const Options& o) {
   if (o.dial.attempt_delay_ms) {
     // An explicit delay is what the user wants to see, not one from history.
     d.attempt_delay = std::chrono::milliseconds(*o.dial.attempt_delay_ms);
-    d.attempt_delay_from_history = false;
+    d.attempt_delay_policy = heyes::AttemptDelayPolicy::fixed();
   }
   if (o.dial.resolution_delay_ms) d.resolution_delay = std::chrono::milliseconds(*o.dial.resolution_delay_ms);
   if (o.dial.timeout_ms) d.timeout = std::chrono::milliseconds(*o.dial.timeout_ms);
+  if (o.dial.attempt_timeout_ms) d.attempt_timeout = std::chrono::milliseconds(*o.dial.attempt_timeout_ms);
+  if (o.dial.delay_policy) d.attempt_delay_policy = *o.dial.delay_policy;
   d.first_family_count = o.family_count;
   if (o.dial.family == 4) d.family = heyes::FamilyRestriction::v4;
   if (o.dial.family == 6) d.family = heyes::FamilyRestriction::v6;

@@ -28,6 +28,26 @@ class History {
   History();
   explicit History(Options options);
 
+  // What the race learnt from one attempt, applied by the shell.
+  struct Update {
+    IpAddress destination;
+    enum Kind { success, failure } kind = failure;
+    Duration rtt{};  // success only
+    TimePoint at{};
+  };
+  void apply(const Update& update);
+
+  // RTT evidence for a path (RFC 6298): the destination's own samples, else its network's.
+  struct RttEvidence {
+    Duration rto{};  // SRTT + max(G, 4 RTTVAR), not clamped
+    Duration srtt{}, rttvar{};
+    int samples = 0;
+    bool network = false;  // true: from the destination's /64 (IPv6) or /24 (IPv4)
+    IpAddress prefix;      // the network address when network, else the destination
+    int prefix_length = 0;
+  };
+  std::optional<RttEvidence> rtt_evidence(const IpAddress& destination, TimePoint now) const;
+
   // Folds rtt into the smoothed RTT (RFC 6298 style, alpha 1/8) and clears
   // any recent failure: the address works now.
   void record_success(const IpAddress& destination, Duration rtt, TimePoint now);
@@ -50,6 +70,8 @@ class History {
   // One destination; lru points at its place in lru_ (most recently used first).
   struct Entry {
     std::optional<Duration> srtt;
+    Duration rttvar{};
+    int samples = 0;
     TimePoint rtt_updated{};
     std::optional<TimePoint> last_failure;
     std::list<IpAddress>::iterator lru;

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "heyes/address.hpp"
-#include "heyes/clock.hpp"
 #include "heyes/trace.hpp"
 
 namespace heyes {

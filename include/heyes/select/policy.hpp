@@ -2,6 +2,7 @@
 // RFC 6724 policy table (precedence, label, IPv4 scope) and its gai.conf(5) parser.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,11 @@ class PolicyTable {
   static PolicyTable system(std::vector<Diagnostic>* warnings = nullptr);
 
   int precedence(const IpAddress& a) const noexcept;
+  // RFC 6724 rule 6 between the families: true when the table ranks IPv4 as
+  // a whole (the longest row covering all of ::ffff:0:0/96) above every one
+  // of these IPv6 addresses, so IPv4 is the preferred family (6to4 under the
+  // default table, or a gai.conf that prefers IPv4). False for an empty list.
+  bool ranks_v4_above(std::span<const IpAddress> v6) const noexcept;
   int label(const IpAddress& a) const noexcept;
   // RFC 6724 section 3.1: IPv6 multicast scope from the address; ::1 and
   // fe80::/10 link-local (RFC 4007); fec0::/10 site-local; other IPv6

@@ -50,6 +50,29 @@ std::vector<IpAddress> sort_destinations(std::span<const IpAddress> destinations
 // RFC 8305 section 4: starting with the family of the first address, take
 // first_family_count addresses of it, then alternate one of each family;
 // within a family the sorted order is kept. first_family_count < 1 counts as 1.
-std::vector<IpAddress> interleave_families(std::span<const IpAddress> sorted, int first_family_count = 1);
+// continue_after: the family of the last attempt already started; the
+// alternation continues from it (the other family first, one of each).
+std::vector<IpAddress> interleave_families(std::span<const IpAddress> sorted, int first_family_count = 1,
+                                           std::optional<Family> continue_after = std::nullopt);
+
+// What one ordering takes besides the policy and the sources.
+struct OrderOptions {
+  int first_family_count = 1;
+  std::optional<Family> continue_after;  // see interleave_families
+  // The connection history's view: addresses that failed recently form a
+  // group of their own after all the others, and the RTT rule sits between
+  // RFC 6724 rules 8 and 9. Empty: no history.
+  std::function<bool(const IpAddress&)> recently_failed;
+  ExtraRule history_rule;
+};
+
+// The one ordering of a dial's candidates: the addresses that have not
+// failed recently, then those that have, each group sorted by RFC 6724 (with
+// the history rule) and interleaved by RFC 8305 section 4. The group comes
+// first because the history rule sits below rule 6 (precedence): on its own
+// it could never put a black-holed IPv6 behind IPv4. One address is returned
+// as it is (no source lookup).
+std::vector<IpAddress> order_destinations(std::vector<IpAddress> candidates, const PolicyTable& policy,
+                                          SourceLookup& sources, const OrderOptions& options);
 
 }  // namespace heyes

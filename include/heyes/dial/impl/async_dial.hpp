@@ -34,7 +34,7 @@ class DialCompletion {
 class DialOp;  // lib/dial/dial_op.cpp
 
 // Creates a dial (not yet started); the operation owns completion from here on.
-std::shared_ptr<DialOp> make_dial(const std::shared_ptr<Dialer::State>& dialer, const asio::any_io_executor& ex,
+std::shared_ptr<DialOp> make_dial(const std::shared_ptr<DialerState>& dialer, const asio::any_io_executor& ex,
                                   std::string host, std::string service, DialOptions options,
                                   DialCompletion* completion);
 // Starts the dial on its strand: at once when the caller runs inside the
@@ -128,7 +128,7 @@ class DialCompletionImpl final : public DialCompletion {
 template <bool SocketOnly>
 struct InitiateDial {
   template <class Handler>
-  void operator()(Handler&& handler, const std::shared_ptr<Dialer::State>& dialer, const asio::any_io_executor& ex,
+  void operator()(Handler&& handler, const std::shared_ptr<DialerState>& dialer, const asio::any_io_executor& ex,
                   std::string host, std::string service, DialOptions options) const {
     using H = std::decay_t<Handler>;
     if constexpr (SocketOnly) options.keep_trace = false;  // nobody could read it

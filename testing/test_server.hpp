@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// TESTING FACILITY: a scriptable DNS server on loopback for tests, benchmarks and heyes-connect --demo.
+// A scriptable DNS server on loopback for tests, benchmarks and heyes-connect --demo (not installed).
 #pragma once
 
 // Not a DNS server for production: it answers only from its script, holds
@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/message.hpp"
 #include "heyes/address.hpp"
 #include "heyes/dns/config.hpp"
-#include "heyes/dns/message.hpp"
 
 namespace heyes::dns {
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// TESTING FACILITY: the scriptable loopback DNS server (UDP and TCP) used by tests and the demo.
-#include "heyes/dns/test_server.hpp"
+// The scriptable loopback DNS server (UDP and TCP) used by tests, benchmarks and the demo.
+#include "testing/test_server.hpp"
 
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
@@ -13,7 +13,7 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "endpoint.hpp"
+#include "dns/endpoint.hpp"
 
 namespace heyes::dns {
 namespace {

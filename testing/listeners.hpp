@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
-// TESTING AID (used by heyes-connect --demo and the tests): working and silently broken TCP listeners.
+// Working and silently broken TCP listeners on loopback for heyes-connect --demo and the tests (not installed).
 #pragma once
 
 #include <cstdint>
 
 #include "heyes/address.hpp"
 
-// Not part of the dial API: these helpers exist so that the demo, the tests
-// and users' own tests can build a "half broken network" on loopback without
-// root. Every function throws std::system_error on a socket error.
+// Not part of the library: these helpers let the demo, the tests and the
+// benchmarks build a "half broken network" on loopback without root. Every
+// function throws std::system_error on a socket error.
 namespace heyes::testing {
 
 // A listening TCP socket (plus, for a broken one, the connection that fills

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// TESTING AID: working and silently broken TCP listeners on plain POSIX sockets.
-#include "heyes/testing/listeners.hpp"
+// Working and silently broken TCP listeners on plain POSIX sockets.
+#include "testing/listeners.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

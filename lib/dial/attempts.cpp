@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// The attempts of one dial: sockets opened, hooked, connected and closed by the race's ids.
+#include "attempts.hpp"
+
+namespace heyes::detail {
+
+using asio::ip::tcp;
+
+Attempts::Attempt& Attempts::add(race::AttemptId id, const IpAddress& address, std::uint16_t port) {
+  if (attempts_.size() < id) attempts_.resize(id);
+  auto& slot = attempts_[id - 1];
+  slot = std::make_unique<Attempt>(io_ex_);
+  slot->endpoint = tcp::endpoint(to_asio(address), port);
+  return *slot;
+}
+
+Attempts::Attempt* Attempts::find(race::AttemptId id) const {
+  if (id == 0 || id > attempts_.size()) return nullptr;
+  return attempts_[id - 1].get();
+}
+
+// Each attempt opens its own socket, so the setup hook's options stay on the
+// socket that connects (asio's range connect reopens and loses them).
+std::error_code Attempts::open(Attempt& a) {
+  std::error_code ec;
+  a.socket.open(a.endpoint.protocol(), ec);
+  if (!ec && local_address_) a.socket.bind(tcp::endpoint(to_asio(*local_address_), 0), ec);
+  if (!ec && setup_) setup_(a.socket, ec);
+  return ec;
+}
+
+bool Attempts::pending(race::AttemptId id) const {
+  const Attempt* a = find(id);
+  return a != nullptr && a->pending;
+}
+
+void Attempts::ended(race::AttemptId id) {
+  if (Attempt* a = find(id)) a->pending = false;
+}
+
+void Attempts::close(race::AttemptId id) {
+  Attempt* a = find(id);
+  if (a == nullptr) return;
+  a->pending = false;
+  std::error_code ignored;
+  a->socket.close(ignored);
+}
+
+void Attempts::close_all() {
+  for (auto& a : attempts_)
+    if (a) close(static_cast<race::AttemptId>(&a - attempts_.data() + 1));
+}
+
+tcp::socket Attempts::take(race::AttemptId id, tcp::endpoint& endpoint) {
+  Attempt* winner = find(id);
+  tcp::socket out(io_ex_);
+  if (winner) {
+    winner->pending = false;
+    endpoint = winner->endpoint;
+    out = std::move(winner->socket);
+  }
+  close_all();
+  return out;
+}
+
+}  // namespace heyes::detail

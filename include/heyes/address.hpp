@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// IpAddress: an IPv4 or IPv6 address as a plain value, with no socket library in it.
+// The common value types: Family, FamilySet, IpAddress (no socket library in them) and the one clock.
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -11,10 +12,37 @@
 
 namespace heyes {
 
+// The one clock of heyes: steady time for deadlines, TTLs, cool-downs and caches.
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = Clock::duration;
+
 enum class Family : std::uint8_t { v6 = 6, v4 = 4 };
 
 // "ipv6" / "ipv4": the names used in traces and in heyes-connect --json.
 std::string_view to_string(Family f) noexcept;
+
+// A set of address families: the families a lookup asks for, a dial waits
+// for, or a host can use. There is no default: say both(), only(f) or
+// neither(), or give the two bits.
+struct FamilySet {
+  bool v6;
+  bool v4;
+
+  constexpr FamilySet(bool with_v6, bool with_v4) noexcept : v6(with_v6), v4(with_v4) {}
+  static constexpr FamilySet both() noexcept { return {true, true}; }
+  static constexpr FamilySet neither() noexcept { return {false, false}; }
+  static constexpr FamilySet only(Family f) noexcept { return {f == Family::v6, f == Family::v4}; }
+
+  constexpr bool contains(Family f) const noexcept { return f == Family::v6 ? v6 : v4; }
+  constexpr bool any() const noexcept { return v6 || v4; }
+  constexpr bool none() const noexcept { return !any(); }
+  constexpr FamilySet without(Family f) const noexcept { return *this & FamilySet(f != Family::v6, f != Family::v4); }
+
+  // Intersection: the families in both sets.
+  friend constexpr FamilySet operator&(FamilySet a, FamilySet b) noexcept { return {a.v6 && b.v6, a.v4 && b.v4}; }
+  friend constexpr bool operator==(FamilySet, FamilySet) noexcept = default;
+};
 
 // An IP address. IPv4 is kept as its IPv4-mapped IPv6 form (::ffff:a.b.c.d),
 // so prefix matching (RFC 6724 policy lookup) treats both families alike.

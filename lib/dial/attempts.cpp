@@ -6,11 +6,6 @@ namespace heyes::detail {
 
 using asio::ip::tcp;
 
-asio::ip::address to_asio(const IpAddress& a) {
-  if (a.is_v4()) return asio::ip::address_v4(a.v4_bytes());
-  return asio::ip::address_v6(a.bytes(), a.scope_id());
-}
-
 Attempts::Attempt& Attempts::add(race::AttemptId id, const IpAddress& address, std::uint16_t port) {
   if (attempts_.size() < id) attempts_.resize(id);
   auto& slot = attempts_[id - 1];

@@ -10,12 +10,11 @@
 #include <system_error>
 #include <vector>
 
+#include "common/asio_address.hpp"
 #include "heyes/dial/options.hpp"
 #include "heyes/race/race.hpp"
 
 namespace heyes::detail {
-
-asio::ip::address to_asio(const IpAddress& a);
 
 class Attempts {
  public:

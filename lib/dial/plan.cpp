@@ -29,7 +29,7 @@ std::error_code check(std::string_view service, const DialOptions& options, Dial
   std::error_code ec;
   plan.port = resolve_service(service, ec);
   if (ec) return ec;
-  dns::Families allowed{allows(options.family, Family::v6), allows(options.family, Family::v4)};
+  FamilySet allowed{allows(options.family, Family::v6), allows(options.family, Family::v4)};
   if (options.local_address) {
     allowed.v6 = allowed.v6 && options.local_address->is_v6();
     allowed.v4 = allowed.v4 && options.local_address->is_v4();

@@ -22,7 +22,7 @@ struct DialPlan {
   // The families the options allow (the restriction and the local
   // address's family); explicit when the caller chose them, so they are
   // queried whatever the host's connectivity says.
-  dns::Families allowed;
+  FamilySet allowed = FamilySet::both();
   bool explicit_family = false;
   bool addrconfig = true;
   race::Config race;  // the options' Timings; expect_v6/v4 are the families queried and waited for
@@ -31,8 +31,8 @@ struct DialPlan {
   bool use_history = true;
 
   // The families to query (the race waits for exactly these).
-  dns::Families families() const { return {race.expect_v6, race.expect_v4}; }
-  void restrict_to(dns::Families f) {
+  FamilySet families() const { return {race.expect_v6, race.expect_v4}; }
+  void restrict_to(FamilySet f) {
     race.expect_v6 = f.v6;
     race.expect_v4 = f.v4;
   }

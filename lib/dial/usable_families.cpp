@@ -6,8 +6,8 @@
 
 namespace heyes::detail {
 
-dns::Families usable_families(DialerState& dialer, std::string_view host, dns::Families requested,
-                              bool explicit_family, race::TimePoint now, Trace& trace) {
+FamilySet usable_families(DialerState& dialer, std::string_view host, FamilySet requested,
+                              bool explicit_family, TimePoint now, Trace& trace) {
   // An explicit family and the localhost names (RFC 6761: loopback, always
   // usable) are queried whatever the host's interfaces say.
   if (explicit_family || dns::is_localhost_name(host)) {
@@ -20,10 +20,10 @@ dns::Families usable_families(DialerState& dialer, std::string_view host, dns::F
   }
   auto c = dialer.connectivity.snapshot(now);  // shared, not copied: no allocation per dial
   if (trace.enabled()) c->note(trace);
-  dns::Families usable{requested.v6 && c->v6.usable, requested.v4 && c->v4.usable};
+  const FamilySet usable = requested & FamilySet(c->v6.usable, c->v4.usable);
   // No family looks usable: that is a guess that must not make the dial
   // fail on its own, so ask for everything that was requested.
-  if (!usable.v6 && !usable.v4) {
+  if (usable.none()) {
     trace.add({{}, std::string(event::families_usable), std::nullopt, std::nullopt,
                "no family looks usable: querying every requested family"});
     return requested;

@@ -14,7 +14,7 @@ namespace heyes::detail {
 // has. "localhost" names are always queried for both. When the host seems to
 // have no usable family at all, both requested families are kept (no guess
 // may make a dial fail). Adds a families_usable event to the trace.
-dns::Families usable_families(DialerState& dialer, std::string_view host, dns::Families requested,
-                              bool explicit_family, race::TimePoint now, Trace& trace);
+FamilySet usable_families(DialerState& dialer, std::string_view host, FamilySet requested,
+                              bool explicit_family, TimePoint now, Trace& trace);
 
 }  // namespace heyes::detail

@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "config_detail.hpp"
+#include "common/read_file.hpp"
 #include "parse_support.hpp"
 #include "heyes/error.hpp"
 
@@ -27,7 +28,6 @@ using detail::Reporter;
 constexpr std::size_t kMaxNameservers = 3;         // glibc's MAXNS
 constexpr int kMaxNdots = 15, kMaxTimeout = 30;    // RES_MAXNDOTS, RES_MAXRETRANS
 constexpr int kMaxAttempts = 5;                    // RES_MAXRETRY
-constexpr std::size_t kMaxResolvConfBytes = 1 << 20;
 
 // ---------------------------------------------------------------------------
 // Nameserver literals ("ADDR", "ADDR:PORT", "[V6]:PORT", "V6")
@@ -343,11 +343,8 @@ void apply_options(ResolverConfig& config, std::string_view options, std::vector
 Parsed<ResolverConfig> load_resolv_conf(const std::string& path, ParseMode mode, bool use_environment) {
   Parsed<ResolverConfig> out;
   std::string error;
-  bool truncated = false;
-  auto text = detail::read_file_bounded(path, kMaxResolvConfBytes, error, truncated);
-  if (text) {
+  if (auto text = heyes::detail::read_config_file(path, error)) {
     out = parse_resolv_conf(*text, path, mode);
-    if (truncated) out.warnings.push_back({path, 0, "file larger than 1 MiB: the rest is ignored"});
   } else {
     // glibc uses its defaults when the file cannot be opened.
     out.value.nameservers = detail::default_nameservers();

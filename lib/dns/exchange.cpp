@@ -33,13 +33,13 @@ std::uint16_t random_query_id() {
 // ---- ServerHealth ----
 
 std::vector<Nameserver> ServerHealth::order(const std::vector<Nameserver>& servers, bool rotate,
-                                            Clock::time_point now) {
+                                            TimePoint now) {
   std::lock_guard lock(mu_);
   std::erase_if(failed_until_, [now](const auto& f) { return f.second <= now; });
   const std::size_t n = servers.size();
   const std::size_t first = (rotate && n > 0) ? rotation_++ % n : 0;
   std::vector<Nameserver> healthy;
-  std::vector<std::pair<Clock::time_point, Nameserver>> cooling;
+  std::vector<std::pair<TimePoint, Nameserver>> cooling;
   for (std::size_t k = 0; k < n; ++k) {
     const Nameserver& s = servers[(first + k) % n];
     auto it = std::find_if(failed_until_.begin(), failed_until_.end(), [&](const auto& f) { return f.first == s; });
@@ -53,7 +53,7 @@ std::vector<Nameserver> ServerHealth::order(const std::vector<Nameserver>& serve
   return healthy;
 }
 
-void ServerHealth::failed(const Nameserver& server, Clock::time_point now) {
+void ServerHealth::failed(const Nameserver& server, TimePoint now) {
   std::lock_guard lock(mu_);
   auto it = std::find_if(failed_until_.begin(), failed_until_.end(), [&](const auto& f) { return f.first == server; });
   if (it != failed_until_.end())
@@ -99,12 +99,34 @@ std::shared_ptr<Exchange> Exchange::start(const asio::any_io_executor& ex, std::
                                           Done done) {
   auto e = std::make_shared<Exchange>(ex, std::move(name), type, std::move(options), std::move(health),
                                       std::move(sent), std::move(done));
-  if (e->options_.servers.empty()) {
-    e->finish({make_error_code(errc::dns_server_failure), {}, {}, "no nameserver configured"});
-    return e;
-  }
-  e->try_server();
+  e->self_ = e;
+  e->begin();
   return e;
+}
+
+std::unique_ptr<Exchange> Exchange::start_owned(const std::shared_ptr<void>& owner, const asio::any_io_executor& ex,
+                                                std::string name, RecordType type, ExchangeOptions options,
+                                                std::shared_ptr<ServerHealth> health, Sent sent, Done done) {
+  auto e = std::make_unique<Exchange>(ex, std::move(name), type, std::move(options), std::move(health),
+                                      std::move(sent), std::move(done));
+  e->self_ = std::shared_ptr<Exchange>(owner, e.get());
+  e->begin();
+  return e;
+}
+
+Exchange::Hold Exchange::keep_alive() {
+  auto pending = pending_.lock();
+  if (!pending) {
+    pending = std::make_shared<const bool>(true);
+    pending_ = pending;
+  }
+  return {self_.lock(), std::move(pending)};
+}
+
+void Exchange::begin() {
+  if (options_.servers.empty())
+    return finish({make_error_code(errc::dns_server_failure), {}, {}, "no nameserver configured"});
+  try_server();
 }
 
 void Exchange::cancel() {
@@ -127,7 +149,7 @@ void Exchange::try_server() {
 
 void Exchange::arm_timer() {
   sockets_->timer.expires_after(options_.timeout);
-  sockets_->timer.async_wait([self = shared_from_this(), g = generation_](std::error_code ec) {
+  sockets_->timer.async_wait([self = keep_alive(), g = generation_](std::error_code ec) {
     if (ec || self->stale(g)) return;
     self->fail_try(Outcome::timeout, fmt::format("no answer within {} ms", self->options_.timeout.count()));
   });
@@ -159,7 +181,7 @@ void Exchange::send_udp() {
 void Exchange::receive_udp() {
   auto& s = *sockets_;
   s.udp.async_receive_from(asio::buffer(s.buffer), s.sender,
-                           [self = shared_from_this(), g = generation_](std::error_code ec, std::size_t n) {
+                           [self = keep_alive(), g = generation_](std::error_code ec, std::size_t n) {
     if (self->stale(g)) return;
     const Nameserver& server = self->options_.servers[self->server_];
     if (ec == asio::error::connection_refused)
@@ -186,7 +208,7 @@ void Exchange::send_tcp() {
   s.out[1] = static_cast<std::uint8_t>(bytes.size());
   std::copy(bytes.begin(), bytes.end(), s.out.begin() + 2);
   arm_timer();
-  s.tcp.async_connect(tcp_endpoint(server), [self = shared_from_this(), g = generation_](std::error_code ec) {
+  s.tcp.async_connect(tcp_endpoint(server), [self = keep_alive(), g = generation_](std::error_code ec) {
     if (self->stale(g)) return;
     const Nameserver& srv = self->options_.servers[self->server_];
     if (ec)
@@ -204,7 +226,7 @@ void Exchange::send_tcp() {
 
 void Exchange::read_tcp() {
   auto& s = *sockets_;
-  asio::async_read(s.tcp, asio::buffer(s.length), [self = shared_from_this(), g = generation_](std::error_code ec,
+  asio::async_read(s.tcp, asio::buffer(s.length), [self = keep_alive(), g = generation_](std::error_code ec,
                                                                                              std::size_t) {
     if (self->stale(g)) return;
     if (ec) return self->fail_try(Outcome::server_failure, "tcp read: " + ec.message());
@@ -250,7 +272,7 @@ void Exchange::on_response(Message m, bool tcp) {
 void Exchange::fail_try(Outcome outcome, std::string detail) {
   const Nameserver server = options_.servers[server_];
   if (outcome == Outcome::timeout || outcome == Outcome::unreachable || outcome == Outcome::refused)
-    health_->failed(server, ServerHealth::Clock::now());
+    health_->failed(server, Clock::now());
   if (outcome == Outcome::bad_response)
     saw_bad_ = true;
   else if (outcome != Outcome::timeout)
@@ -272,7 +294,7 @@ void Exchange::finish(ExchangeResult r) {
   if (finished_) return;
   finished_ = true;
   sockets_->close();
-  asio::post(ex_, [self = shared_from_this(), r = std::move(r)]() mutable {
+  asio::post(ex_, [self = keep_alive(), r = std::move(r)]() mutable {
     if (self->cancelled_) return;
     auto done = std::move(self->done_);
     self->done_ = nullptr;

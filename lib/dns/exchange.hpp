@@ -28,20 +28,19 @@ std::uint16_t random_query_id();
 // Shared by every query of a Resolver; thread-safe.
 class ServerHealth {
  public:
-  using Clock = std::chrono::steady_clock;
   explicit ServerHealth(std::chrono::milliseconds cooldown) : cooldown_(cooldown) {}
 
   // The servers to try, in order: healthy ones first (starting at the next
   // rotation point when rotate is set), then the cooling ones, soonest
   // recovered first.
-  std::vector<Nameserver> order(const std::vector<Nameserver>& servers, bool rotate, Clock::time_point now);
-  void failed(const Nameserver& server, Clock::time_point now);
+  std::vector<Nameserver> order(const std::vector<Nameserver>& servers, bool rotate, TimePoint now);
+  void failed(const Nameserver& server, TimePoint now);
   void succeeded(const Nameserver& server);
 
  private:
   std::chrono::milliseconds cooldown_;
   std::mutex mu_;
-  std::vector<std::pair<Nameserver, Clock::time_point>> failed_until_;
+  std::vector<std::pair<Nameserver, TimePoint>> failed_until_;
   unsigned rotation_ = 0;
 };
 
@@ -65,8 +64,9 @@ struct ExchangeResult {
 // without OPT, SERVFAIL/REFUSED/NOTIMP, ICMP refused or timeout -> next
 // server, attempts rounds. Everything runs on ex, which must be a strand or
 // a single-threaded executor; done is called once, posted to ex, unless
-// cancelled before it runs.
-class Exchange : public std::enable_shared_from_this<Exchange> {
+// cancelled before it runs. Its pending operations own what keeps it: itself
+// (start) or its owner (start_owned).
+class Exchange {
  public:
   using Sent = std::function<void(const std::string& server)>;  // "127.0.0.1:53" or "127.0.0.1:53/tcp"
   using Done = std::function<void(ExchangeResult)>;
@@ -76,9 +76,19 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   static std::shared_ptr<Exchange> start(const asio::any_io_executor& ex, std::string name, RecordType type,
                                          ExchangeOptions options, std::shared_ptr<ServerHealth> health, Sent sent,
                                          Done done);
+  // The same for an exchange that lives inside owner: its pending operations
+  // keep owner alive (never the other way round), so owner must keep the
+  // exchange until owner itself is destroyed, and done and sent may refer to
+  // owner without owning it.
+  static std::unique_ptr<Exchange> start_owned(const std::shared_ptr<void>& owner, const asio::any_io_executor& ex,
+                                               std::string name, RecordType type, ExchangeOptions options,
+                                               std::shared_ptr<ServerHealth> health, Sent sent, Done done);
   // Closes everything; done is not called. Call on ex.
   void cancel();
   bool finished() const noexcept { return finished_; }
+  // No operation of this exchange is pending any more: its owner may destroy
+  // it (once finished). Call on ex.
+  bool idle() const noexcept { return pending_.expired(); }
 
   Exchange(const asio::any_io_executor& ex, std::string name, RecordType type, ExchangeOptions options,
            std::shared_ptr<ServerHealth> health, Sent sent, Done done);
@@ -88,6 +98,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   struct Sockets;
   enum class Outcome { timeout, unreachable, server_failure, refused, bad_response };
 
+  // What a pending operation holds: this exchange (sharing its keeper's
+  // count) and the token whose expiry is idle().
+  struct Hold {
+    std::shared_ptr<Exchange> exchange;
+    std::shared_ptr<const bool> pending;
+    Exchange* operator->() const noexcept { return exchange.get(); }
+  };
+  Hold keep_alive();
+  void begin();
   void try_server();
   void send_udp();
   void receive_udp();
@@ -99,6 +118,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void finish(ExchangeResult r);
   bool stale(unsigned generation) const noexcept { return finished_ || generation != generation_; }
 
+  std::weak_ptr<Exchange> self_;  // aliases the keeper: the exchange itself or its owner
+  std::weak_ptr<const bool> pending_;  // held by every pending operation
   asio::any_io_executor ex_;
   std::string name_;
   RecordType type_;

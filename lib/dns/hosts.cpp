@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/read_file.hpp"
 #include "parse_support.hpp"
 #include "heyes/dns/config.hpp"
 
@@ -89,12 +90,9 @@ Parsed<HostsTable> parse_hosts(std::string_view text, std::string_view file_name
 
 Parsed<HostsTable> load_hosts(const std::string& path) {
   std::string error;
-  bool truncated = false;
-  auto text = detail::read_file_bounded(path, kMaxHostsBytes, error, truncated);
+  auto text = heyes::detail::read_config_file(path, error, kMaxHostsBytes);
   if (!text) return {HostsTable{}, {Diagnostic{path, 0, "cannot read (" + error + "): no hosts entries"}}};
-  auto out = parse_hosts(*text, path, ParseMode::lenient);
-  if (truncated) out.warnings.push_back({path, 0, "file larger than 64 MiB: the rest is ignored"});
-  return out;
+  return parse_hosts(*text, path, ParseMode::lenient);
 }
 
 bool is_localhost_name(std::string_view name) noexcept {

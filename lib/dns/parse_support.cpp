@@ -1,14 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Shared plumbing of the text configuration parsers: diagnostics, words, bounded file reads.
+// Shared plumbing of the text configuration parsers: diagnostics, lines, words, quoting.
 #include "parse_support.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 namespace heyes::dns::detail {
 
@@ -82,47 +76,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     if (x != y) return false;
   }
   return true;
-}
-
-namespace {
-
-// Closes the descriptor on every path out of read_file_bounded.
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-}  // namespace
-
-std::optional<std::string> read_file_bounded(const std::string& path, std::size_t max_bytes, std::string& error,
-                                             bool& truncated) {
-  truncated = false;
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)};
-  if (f.fd < 0) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string data;
-  char buf[16384];
-  // Read in chunks up to the bound; EINTR is retried, EAGAIN (an empty FIFO) ends the file.
-  while (data.size() < max_bytes) {
-    auto want = std::min(sizeof buf, max_bytes - data.size());
-    auto n = ::read(f.fd, buf, want);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n < 0) {
-      error = std::strerror(errno);
-      return std::nullopt;
-    }
-    if (n == 0) return data;
-    data.append(buf, static_cast<std::size_t>(n));
-  }
-  // At the bound: find out whether anything is left.
-  char probe;
-  if (data.size() >= max_bytes && ::read(f.fd, &probe, 1) > 0) truncated = true;
-  return data;
 }
 
 }  // namespace heyes::dns::detail

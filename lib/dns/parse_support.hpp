@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Shared plumbing of the text configuration parsers (resolv.conf, hosts): lines, words, diagnostics, bounded file reads.
+// Shared plumbing of the text configuration parsers (resolv.conf, hosts): lines, words, diagnostics, quoting.
 #pragma once
 
 #include <cstddef>
@@ -60,11 +60,5 @@ std::string quote(std::string_view text);
 // ASCII lower case (DNS names compare case-insensitively, RFC 4343).
 std::string to_lower(std::string_view text);
 bool iequals(std::string_view a, std::string_view b) noexcept;
-
-// Reads at most max_bytes of a file (open with O_NONBLOCK so a FIFO cannot
-// hang us). On failure returns nullopt and sets error to a short reason; a
-// longer file is cut at max_bytes and truncated is set.
-std::optional<std::string> read_file_bounded(const std::string& path, std::size_t max_bytes, std::string& error,
-                                             bool& truncated);
 
 }  // namespace heyes::dns::detail

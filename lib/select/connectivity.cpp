@@ -2,55 +2,24 @@
 // Usable-family detection: interface addresses (getifaddrs) first, then a UDP route probe; cached.
 #include "heyes/select/connectivity.hpp"
 
-#include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+
+#include "common/fd.hpp"
+#include "common/sockaddr.hpp"
 
 namespace heyes {
 namespace {
 
-std::optional<IpAddress> from_sockaddr(const sockaddr* sa) {
-  if (sa == nullptr) return std::nullopt;
-  if (sa->sa_family == AF_INET) {
-    sockaddr_in in{};
-    std::memcpy(&in, sa, sizeof in);
-    return IpAddress::v4(ntohl(in.sin_addr.s_addr));
-  }
-  if (sa->sa_family == AF_INET6) {
-    sockaddr_in6 in6{};
-    std::memcpy(&in6, sa, sizeof in6);
-    IpAddress::Bytes b{};
-    std::memcpy(b.data(), &in6.sin6_addr, b.size());
-    return IpAddress::v6(b, in6.sin6_scope_id);
-  }
-  return std::nullopt;
-}
+using detail::from_sockaddr;
+using detail::to_sockaddr;
 
-// Fills a sockaddr for destination port 9 (discard); the port does not
+// Destination port 9 (discard) for the route probe; the port does not
 // matter, as nothing is sent.
-socklen_t to_sockaddr(const IpAddress& a, sockaddr_storage& out) {
-  out = {};
-  if (a.is_v4()) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&out);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(9);
-    auto b = a.v4_bytes();
-    std::memcpy(&in->sin_addr, b.data(), b.size());
-    return sizeof(sockaddr_in);
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(&out);
-  in6->sin6_family = AF_INET6;
-  in6->sin6_port = htons(9);
-  std::memcpy(&in6->sin6_addr, a.bytes().data(), a.bytes().size());
-  in6->sin6_scope_id = a.scope_id();
-  return sizeof(sockaddr_in6);
-}
+constexpr std::uint16_t kProbePort = 9;
 
 // The first address of family f that is not loopback, link-local or unspecified.
 const InterfaceAddress* routable_address(const std::vector<InterfaceAddress>& addresses, Family f) {
@@ -88,14 +57,12 @@ std::vector<InterfaceAddress> SystemConnectivityProbe::interface_addresses() {
 
 std::error_code SystemConnectivityProbe::route_to(const IpAddress& destination) {
   sockaddr_storage ss;
-  socklen_t len = to_sockaddr(destination, ss);
-  int fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return {errno, std::system_category()};
+  socklen_t len = to_sockaddr(destination, kProbePort, ss);
+  detail::UniqueFd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return {errno, std::system_category()};
   // connect() on a UDP socket only looks the route up: no packet leaves.
-  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len);
-  std::error_code ec = rc == 0 ? std::error_code{} : std::error_code{errno, std::system_category()};
-  ::close(fd);
-  return ec;
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) return {errno, std::system_category()};
+  return {};
 }
 
 bool Connectivity::usable_destination(const IpAddress& destination) const noexcept {

@@ -1,16 +1,11 @@
 // SPDX-License-Identifier: MIT
 // gai.conf(5) parser: glibc's syntax and replacement semantics, strict or lenient.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
 #include <climits>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "common/read_file.hpp"
 #include "heyes/select/policy.hpp"
 
 namespace heyes {
@@ -21,7 +16,6 @@ struct BadLine {
   std::string reason;
 };
 
-constexpr std::size_t kMaxFileSize = 1 << 20;
 constexpr unsigned long long kMaxValue = INT_MAX;  // glibc: val <= INT_MAX
 
 bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
@@ -145,36 +139,6 @@ Diagnostic make_diagnostic(std::string_view file, int line, std::string message)
   return Diagnostic{std::string(file), line, std::move(message)};
 }
 
-// Reads the rest of fd (at most kMaxFileSize bytes) into text; an error text or "".
-std::string read_all(int fd, std::string& text) {
-  char buf[8192];
-  while (text.size() <= kMaxFileSize) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::strerror(errno);
-    if (n == 0) return {};
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  return "file larger than 1 MiB";
-}
-
-// Reads a regular file (never blocks on a FIFO or device); error text or "".
-std::string read_file(const std::string& path, std::string& text) {
-  if (path.find('\0') != std::string::npos) return "file name contains a NUL byte";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) return std::strerror(errno);
-  std::string error;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0)
-    error = std::strerror(errno);
-  else if (!S_ISREG(st.st_mode))
-    error = "not a regular file";
-  else
-    error = read_all(fd, text);
-  ::close(fd);
-  return error;
-}
-
 }  // namespace
 
 Parsed<PolicyTable> parse_policy(std::string_view text, std::string_view file_name, ParseMode mode) {
@@ -205,15 +169,16 @@ Parsed<PolicyTable> parse_policy(std::string_view text, std::string_view file_na
 }
 
 Parsed<PolicyTable> load_policy(const std::string& path, ParseMode mode) {
-  std::string text;
-  if (auto error = read_file(path, text); !error.empty()) {
+  std::string error;
+  auto text = detail::read_config_file(path, error);
+  if (!text) {
     auto d = make_diagnostic(path, 0, "cannot read file: " + error);
     if (mode == ParseMode::strict) throw ParseError(std::move(d));
     Parsed<PolicyTable> out;
     out.warnings.push_back(std::move(d));
     return out;
   }
-  return parse_policy(text, path, mode);
+  return parse_policy(*text, path, mode);
 }
 
 }  // namespace heyes

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 // SystemSourceLookup: the kernel's source address (UDP connect + getsockname) and its netlink flags.
-#include <arpa/inet.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -12,72 +11,28 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/fd.hpp"
+#include "common/sockaddr.hpp"
 #include "heyes/select/sort.hpp"
 
 namespace heyes {
 namespace {
 
-// Owns one file descriptor: every path closes it.
-class Fd {
- public:
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const noexcept { return fd_; }
-  bool ok() const noexcept { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
+using detail::from_sockaddr;
+using detail::to_sockaddr;
+using detail::UniqueFd;
 
 // Any port will do: connect() on a UDP socket only picks the route.
 constexpr std::uint16_t kProbePort = 9;
-
-socklen_t to_sockaddr(const IpAddress& a, sockaddr_storage& ss) noexcept {
-  std::memset(&ss, 0, sizeof ss);
-  if (a.is_v4()) {
-    auto& sin = reinterpret_cast<sockaddr_in&>(ss);
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(kProbePort);
-    auto b = a.v4_bytes();
-    std::memcpy(&sin.sin_addr, b.data(), 4);
-    return sizeof sin;
-  }
-  auto& sin6 = reinterpret_cast<sockaddr_in6&>(ss);
-  sin6.sin6_family = AF_INET6;
-  sin6.sin6_port = htons(kProbePort);
-  std::memcpy(&sin6.sin6_addr, a.bytes().data(), 16);
-  sin6.sin6_scope_id = a.scope_id();
-  return sizeof sin6;
-}
-
-std::optional<IpAddress> from_sockaddr(const sockaddr_storage& ss) noexcept {
-  if (ss.ss_family == AF_INET) {
-    const auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
-    std::array<std::uint8_t, 4> b{};
-    std::memcpy(b.data(), &sin.sin_addr, 4);
-    return IpAddress::v4(b);
-  }
-  if (ss.ss_family == AF_INET6) {
-    const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
-    IpAddress::Bytes b{};
-    std::memcpy(b.data(), &sin6.sin6_addr, 16);
-    return IpAddress::v6(b, sin6.sin6_scope_id);
-  }
-  return std::nullopt;
-}
 
 // The kernel's source address towards d: connect() an unconnected UDP
 // socket (no packet is sent) and read it back with getsockname().
 std::optional<IpAddress> kernel_source(const IpAddress& d) {
   if (d.is_unspecified()) return std::nullopt;
   sockaddr_storage ss{};
-  socklen_t len = to_sockaddr(d, ss);
-  Fd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd.ok()) return std::nullopt;
+  socklen_t len = to_sockaddr(d, kProbePort, ss);
+  UniqueFd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return std::nullopt;
   int rc;
   do rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len);
   while (rc != 0 && errno == EINTR);
@@ -85,7 +40,7 @@ std::optional<IpAddress> kernel_source(const IpAddress& d) {
   sockaddr_storage local{};
   socklen_t local_len = sizeof local;
   if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) != 0) return std::nullopt;
-  return from_sockaddr(local);
+  return from_sockaddr(reinterpret_cast<const sockaddr*>(&local));
 }
 
 // What netlink says about one interface address.
@@ -161,8 +116,8 @@ bool scan_datagram(const std::uint8_t* buf, std::size_t n, const IpAddress& sour
 // Prefix length and IFA_F_* flags of the interface address equal to
 // source, from a netlink RTM_GETADDR dump (bounded: 1 s, 1024 datagrams).
 std::optional<AddressInfo> interface_address(const IpAddress& source) {
-  Fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-  if (!fd.ok()) return std::nullopt;
+  UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (!fd) return std::nullopt;
   timeval tv{1, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (!request_addresses(fd.get(), source.is_v4() ? AF_INET : AF_INET6)) return std::nullopt;

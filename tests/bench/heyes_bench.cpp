@@ -268,7 +268,7 @@ Sample run_lookups(asio::io_context& ioc, heyes::dns::Resolver& resolver, const 
     std::shared_ptr<heyes::dns::Resolver::Lookup> lookup;
     void next() {
       events = 0;
-      lookup = resolver.start(ioc.get_executor(), name, {}, [this](const heyes::dns::ResolveEvent& e) {
+      lookup = resolver.start(ioc.get_executor(), name, heyes::FamilySet::both(), [this](const heyes::dns::ResolveEvent& e) {
         if (e.error && e.error != heyes::errc::no_data) note_failure(e.error, failures);
         // The next lookup starts outside this one's handler.
         if (++events == 2 && --left > 0) asio::post(ioc, [this] { next(); });

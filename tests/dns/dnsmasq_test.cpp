@@ -96,7 +96,7 @@ Result resolve(Resolver& r, std::string_view host) {
   asio::io_context ioc;
   Result out;
   auto l = r.start(
-      ioc.get_executor(), host, {},
+      ioc.get_executor(), host, FamilySet::both(),
       [&](const ResolveEvent& e) { (e.family == Family::v6 ? out.v6 : out.v4) = e; },
       [&](const QueryNote& q) { out.queries.push_back(q); });
   ioc.run_for(10s);

@@ -219,7 +219,6 @@ TEST_CASE("garbage with our ID and question is a bad response: next server") {
 }
 
 TEST_CASE("server health: cool-down, rotation, and everyone cooling") {
-  using Clock = std::chrono::steady_clock;
   const Nameserver s1{ip("127.0.0.1"), 1}, s2{ip("127.0.0.1"), 2}, s3{ip("127.0.0.1"), 3};
   const std::vector<Nameserver> all{s1, s2, s3};
   detail::ServerHealth h(30s);

@@ -26,6 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using heyes::Family;
+using heyes::FamilySet;
 using heyes::IpAddress;
 using heyes::dns::Nameserver;
 using heyes::dns::RecordType;
@@ -33,7 +34,7 @@ using heyes::dns::ResolveEvent;
 using heyes::dns::Resolver;
 using heyes::dns::TestAnswer;
 using heyes::dns::TestServer;
-using Clock = std::chrono::steady_clock;
+using heyes::Clock;
 
 constexpr const char* name = "fault.heyes.test";
 
@@ -66,7 +67,7 @@ struct Outcome {
 Outcome resolve(asio::io_context& ioc, Resolver& r, std::chrono::seconds limit) {
   Outcome out;
   auto start = Clock::now();
-  auto lookup = r.start(ioc.get_executor(), name, {}, [&](const ResolveEvent& e) {
+  auto lookup = r.start(ioc.get_executor(), name, FamilySet::both(), [&](const ResolveEvent& e) {
     out.events.push_back(e);
     if (out.events.size() == 2) out.elapsed = Clock::now() - start;
   });

@@ -55,7 +55,7 @@ struct Run {
 };
 
 // One lookup on a private io_context, bounded to 10 s; on_event may act on the lookup.
-Run resolve(Resolver& r, std::string_view host, Families f = {},
+Run resolve(Resolver& r, std::string_view host, FamilySet f = FamilySet::both(),
             std::function<void(Resolver::Lookup&, const ResolveEvent&)> on_event = {}) {
   asio::io_context ioc;
   Run run;
@@ -376,7 +376,7 @@ TEST_CASE("answer_now: localhost, hosts and warm cache at once; nothing when a q
   o.hosts = parse_hosts("192.0.2.77 printer.lan\n", "hosts").value;
   auto r = Resolver::create(o);
 
-  auto same_as_start = [&](std::string_view host, Families f = {}) {
+  auto same_as_start = [&](std::string_view host, FamilySet f = FamilySet::both()) {
     CAPTURE(host);
     auto now = r->answer_now(host, f);
     REQUIRE(now);
@@ -395,8 +395,8 @@ TEST_CASE("answer_now: localhost, hosts and warm cache at once; nothing when a q
   };
 
   // Cold: nothing is answered and nothing is sent.
-  CHECK_FALSE(r->answer_now("www.example.com", {}));
-  CHECK_FALSE(r->answer_now("db", {}));
+  CHECK_FALSE(r->answer_now("www.example.com", FamilySet::both()));
+  CHECK_FALSE(r->answer_now("db", FamilySet::both()));
   CHECK(server->queries().empty());
 
   same_as_start("localhost");
@@ -415,13 +415,85 @@ TEST_CASE("answer_now: localhost, hosts and warm cache at once; nothing when a q
   // AAAA failed (SERVFAIL is not cached): a query is still needed.
   resolve(*r, "half.example.com");
   auto sent = server->queries().size();
-  CHECK_FALSE(r->answer_now("half.example.com", {}));
+  CHECK_FALSE(r->answer_now("half.example.com", FamilySet::both()));
   auto v4 = r->answer_now("half.example.com", {false, true});
   REQUIRE(v4);
   CHECK(v4->at(0).addresses == std::vector{ip("192.0.2.2")});
   CHECK(server->queries().size() == sent);
   // Invalid names fail at once, as start() does.
   same_as_start("bad..name");
+}
+
+// A lookup answer_now() could not finish goes on from where it stopped: the
+// host is not looked at again, the cache is not asked again for what it
+// answered, and only the missing questions are sent.
+TEST_CASE("start() continues what answer_now() prepared") {
+  FakeDnsServer server;
+  server->add_host("www.example.com", {ip("2001:db8::1"), ip("192.0.2.1")}, 300);
+  add_half_answer(server);
+  auto r = Resolver::create(options_for({server->nameserver()}));
+
+  auto run_prepared = [&](Resolver::Prepared prepared) {
+    asio::io_context ioc;
+    Run run;
+    r->start(
+        ioc.get_executor(), std::move(prepared), [&](const ResolveEvent& e) { run.events.emplace_back(e, ms(0)); },
+        [&](const QueryNote& q) { run.queries.push_back(q); });
+    run.events_inside_start = run.events.size();
+    ioc.run_for(10s);
+    return run;
+  };
+
+  auto cold = r->answer_now("www.example.com", FamilySet::both());
+  CHECK_FALSE(cold);
+  CHECK(cold->empty());
+  CHECK(server->queries().empty());
+  auto run = run_prepared(std::move(cold));
+  CHECK(run.events_inside_start == 0);
+  REQUIRE(run.events.size() == 2);
+  CHECK(run.events[0].first.family == Family::v6);
+  CHECK(addrs(run.event(Family::v6)) == std::vector{ip("2001:db8::1")});
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.1")});
+  CHECK(run.event(Family::v4)->source == "dns");
+  CHECK(run.queries.size() == 2);
+
+  // A is cached, AAAA (SERVFAIL) is not: only AAAA is asked again.
+  resolve(*r, "half.example.com");
+  const auto a_queries = server->query_count("half.example.com", RecordType::a);
+  auto half = r->answer_now("half.example.com", FamilySet::both());
+  CHECK_FALSE(half);
+  auto again = run_prepared(std::move(half));
+  CHECK(again.event(Family::v4)->source == "cache");
+  CHECK(addrs(again.event(Family::v4)) == std::vector{ip("192.0.2.2")});
+  CHECK(again.event(Family::v6)->error == errc::dns_server_failure);
+  REQUIRE(again.queries.size() == 1);
+  CHECK(again.queries[0].family == Family::v6);
+  CHECK(server->query_count("half.example.com", RecordType::a) == a_queries);
+
+  // An answered Prepared can be started too: its events are delivered, later.
+  auto warm = r->answer_now("www.example.com", FamilySet::only(Family::v4));
+  REQUIRE(warm);
+  auto delivered = run_prepared(std::move(warm));
+  CHECK(delivered.events_inside_start == 0);
+  REQUIRE(delivered.events.size() == 1);
+  CHECK(delivered.events[0].first.source == "cache");
+  CHECK(delivered.queries.empty());
+}
+
+// Every candidate of a long search list is asked in turn; the exchanges of
+// the candidates already answered are released on the way (this runs under
+// the sanitizers too).
+TEST_CASE("a long search list: each candidate asked once, in order, the name itself last") {
+  FakeDnsServer server;
+  server->add_host("deep", {ip("192.0.2.40")});
+  auto o = options_for({server->nameserver()});
+  for (int i = 0; i < 30; ++i) o.config.search.push_back("d" + std::to_string(i) + ".example");
+  o.cache_entries = 0;
+  auto run = resolve(*Resolver::create(o), "deep");
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.40")});
+  CHECK(run.queries.size() == 62);  // AAAA and A for 30 domains, then for "deep"
+  CHECK(run.queries.front().name == "deep.d0.example");
+  CHECK(run.queries.back().name == "deep");
 }
 
 TEST_CASE("no-aaaa never sends AAAA; requested families only") {
@@ -450,7 +522,7 @@ TEST_CASE("cancel from the first event: nothing more is delivered, sockets close
   o.try_timeout = 3000ms;
   auto r = Resolver::create(o);
   const auto t0 = std::chrono::steady_clock::now();
-  auto run = resolve(*r, "slow.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.cancel(); });
+  auto run = resolve(*r, "slow.example.com", FamilySet::both(), [](Resolver::Lookup& l, const ResolveEvent&) { l.cancel(); });
   CHECK(run.events.size() == 1);
   // run_for returned early: nothing (no socket, no timer) was left pending.
   CHECK(std::chrono::steady_clock::now() - t0 < 1000ms);  // not the 1.5 s AAAA delay
@@ -458,7 +530,7 @@ TEST_CASE("cancel from the first event: nothing more is delivered, sockets close
   // Cancelled before the io_context ran: no event at all.
   asio::io_context ioc;
   int events = 0;
-  auto l = r->start(ioc.get_executor(), "slow.example.com", {}, [&](const ResolveEvent&) { ++events; });
+  auto l = r->start(ioc.get_executor(), "slow.example.com", FamilySet::both(), [&](const ResolveEvent&) { ++events; });
   l->cancel();
   ioc.run_for(2s);
   CHECK(events == 0);
@@ -474,7 +546,7 @@ TEST_CASE("abandon keeps the slow query running to fill the cache, without event
   auto o = options_for({server->nameserver()});
   o.try_timeout = 2000ms;
   auto r = Resolver::create(o);
-  auto run = resolve(*r, "slow.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.abandon(1s); });
+  auto run = resolve(*r, "slow.example.com", FamilySet::both(), [](Resolver::Lookup& l, const ResolveEvent&) { l.abandon(1s); });
   CHECK(run.events.size() == 1);
   auto again = resolve(*r, "slow.example.com");
   CHECK(again.event(Family::v6)->source == "cache");
@@ -533,7 +605,7 @@ TEST_CASE("lookups from many threads on a thread pool share the cache safely") {
   for (int t = 0; t < 4; ++t)
     starters.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i)
-        r->start(pool.get_executor(), "h" + std::to_string((t + i) % 8) + ".example", {},
+        r->start(pool.get_executor(), "h" + std::to_string((t + i) % 8) + ".example", FamilySet::both(),
                  [&](const ResolveEvent& e) { events += e.addresses.size() == 1; });
     });
   for (auto& s : starters) s.join();
@@ -570,8 +642,8 @@ TEST_CASE("no socket is left open after lookups, cancels and abandons") {
   for (int i = 0; i < 5; ++i) {
     resolve(*r, "www.example.com");
     resolve(*r, "hole.example.com");
-    resolve(*r, "hole.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.cancel(); });
-    resolve(*r, "hole.example.com", {}, [](Resolver::Lookup& l, const ResolveEvent&) { l.abandon(100ms); });
+    resolve(*r, "hole.example.com", FamilySet::both(), [](Resolver::Lookup& l, const ResolveEvent&) { l.cancel(); });
+    resolve(*r, "hole.example.com", FamilySet::both(), [](Resolver::Lookup& l, const ResolveEvent&) { l.abandon(100ms); });
   }
   CHECK(open_fds() == before);
 }
@@ -592,7 +664,7 @@ TEST_CASE("an io_context destroyed with queries outstanding frees the lookup and
   bool delivered = false;
   {
     asio::io_context ioc;
-    weak = r->start(ioc.get_executor(), "hole.example.com", {},
+    weak = r->start(ioc.get_executor(), "hole.example.com", FamilySet::both(),
                     [&](const ResolveEvent&) { delivered = true; });
     // Both queries go out; nothing answers.
     for (int i = 0; i < 100 && server->queries().size() < 2; ++i) ioc.run_for(10ms);

@@ -19,11 +19,9 @@
 #include "heyes/dns/hosts.hpp"
 
 namespace heyes::dns {
-
-struct Families {
-  bool v6 = true;
-  bool v4 = true;
-};
+namespace detail {
+struct PendingLookup;
+}  // namespace detail
 
 // One family's outcome.
 struct ResolveEvent {
@@ -77,19 +75,49 @@ class Resolver : public std::enable_shared_from_this<Resolver> {
   using EventHandler = std::function<void(const ResolveEvent&)>;
   using QueryHandler = std::function<void(const QueryNote&)>;
 
+  // What answer_now() found without any I/O: either every requested
+  // family's event (then it converts to true and *p are the events, AAAA
+  // first), or a lookup prepared up to its first query, for start().
+  class Prepared {
+   public:
+    Prepared(Prepared&&) noexcept;
+    Prepared& operator=(Prepared&&) noexcept;
+    ~Prepared();
+
+    // True when answered: no query is needed and the events are all there is.
+    explicit operator bool() const noexcept { return !pending_; }
+    // The events when answered; empty otherwise.
+    std::vector<ResolveEvent>& operator*() noexcept { return events_; }
+    const std::vector<ResolveEvent>& operator*() const noexcept { return events_; }
+    std::vector<ResolveEvent>* operator->() noexcept { return &events_; }
+    const std::vector<ResolveEvent>* operator->() const noexcept { return &events_; }
+
+   private:
+    friend class Resolver;
+    Prepared();
+    std::vector<ResolveEvent> events_;
+    std::unique_ptr<detail::PendingLookup> pending_;  // not answered: the plan where it stopped
+  };
+
+  // The lookup of host for the requested families, as far as it goes
+  // without I/O, on the caller's thread: an address literal, an invalid
+  // name, localhost, the hosts file or the cache (search list included).
+  // Nothing is delivered; the answer is exactly what start() would deliver.
+  Prepared answer_now(std::string_view host, FamilySet families);
+
   // Starts resolving host for the requested families: the AAAA query is sent
   // first, the A query right after, both in flight at once. on_event is called
   // once per requested family, on ex, never from inside start(). on_query (may
   // be empty) is called, on ex, for each query sent.
   // host may be an address literal (then no DNS) or a name.
-  std::shared_ptr<Lookup> start(const asio::any_io_executor& ex, std::string_view host, Families families,
+  std::shared_ptr<Lookup> start(const asio::any_io_executor& ex, std::string_view host, FamilySet families,
                                 EventHandler on_event, QueryHandler on_query = {});
-
-  // The same lookup without any I/O, answered at once when localhost, the
-  // hosts file or the cache can answer every requested family (search list
-  // included): the events start() would deliver, AAAA first. nullopt when a
-  // query would have to be sent; then nothing was delivered or changed.
-  std::optional<std::vector<ResolveEvent>> answer_now(std::string_view host, Families families);
+  // The same, continuing what answer_now() of this resolver prepared: the
+  // host is not looked at again; what answer_now() decided (events, and the
+  // queries the cache could not spare) is delivered and sent in its order on
+  // ex, never from inside start().
+  std::shared_ptr<Lookup> start(const asio::any_io_executor& ex, Prepared prepared, EventHandler on_event,
+                                QueryHandler on_query = {});
 
   // Convenience for plain users: both families' addresses (AAAA first) or the
   // error when neither family has any. Signature void(std::error_code, std::vector<IpAddress>).

@@ -71,14 +71,14 @@ struct ConnectivityTargets {
 Connectivity detect_connectivity(ConnectivityProbe& probe, const ConnectivityTargets& targets = {});
 
 struct ConnectivityCacheOptions {
-  std::chrono::steady_clock::duration expiry = std::chrono::seconds(5);
+  Duration expiry = std::chrono::seconds(5);
   ConnectivityTargets targets{};
 };
 
 // detect_connectivity() behind a short-lived cache, safe to share between threads.
 class ConnectivityCache {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = heyes::Clock;
   using Options = ConnectivityCacheOptions;
 
   ConnectivityCache();  // the SystemConnectivityProbe, default options

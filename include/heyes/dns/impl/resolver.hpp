@@ -35,7 +35,7 @@ class ResolveOp : public std::enable_shared_from_this<ResolveOp<Handler>> {
     auto slot = asio::get_associated_cancellation_slot(*handler_);
     if (slot.is_connected())
       slot.assign([self = this->shared_from_this()](asio::cancellation_type) { self->cancelled(); });
-    auto lookup = resolver.start(ex_, host, Families{},
+    auto lookup = resolver.start(ex_, host, FamilySet::both(),
                                  [self = this->shared_from_this()](const ResolveEvent& e) { self->on_event(e); });
     std::lock_guard lock(mu_);
     lookup_ = std::move(lookup);

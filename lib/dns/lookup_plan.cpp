@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+// The lookup plan: sources in order, the search-list rule, CNAME chains, what is cached; no I/O.
+#include "lookup_plan.hpp"
+
+#include <algorithm>
+
+#include "answer.hpp"
+#include "heyes/dns/hosts.hpp"
+#include "heyes/error.hpp"
+
+namespace heyes::dns::detail {
+namespace {
+
+using std::chrono::seconds;
+
+RecordType type_of(Family f) { return f == Family::v6 ? RecordType::aaaa : RecordType::a; }
+
+ResolveEvent error_event(std::error_code ec, std::string_view source, std::string_view name) {
+  ResolveEvent e;
+  e.error = ec;
+  e.source = source;
+  e.name = name;
+  return e;
+}
+
+}  // namespace
+
+// Order of sources: address literal, RFC 6761 localhost, the hosts file,
+// then the cache and DNS over the search list.
+LookupPlan::LookupPlan(std::string_view host, FamilySet families, const ResolverOptions& options)
+    : max_ttl_(options.max_ttl), max_negative_ttl_(options.max_negative_ttl) {
+  v6_.wanted = families.v6;
+  v4_.wanted = families.v4;
+  settle(host, families, options);
+}
+
+void LookupPlan::settle(std::string_view host, FamilySet families, const ResolverOptions& options) {
+  if (auto literal = IpAddress::parse(host)) return answer_all("literal", {*literal}, host);
+  if (auto ec = validate_host_name(host)) return fail_all(ec, "validation", host);
+  std::string_view bare = host;
+  if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);
+  if (is_localhost_name(bare))
+    return answer_all("localhost", {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, bare);
+  if (const auto* found = options.hosts.find(bare); found && !found->empty())
+    return answer_all("hosts", *found, bare);
+  // resolv.conf "options no-aaaa": the AAAA question is never asked.
+  const FamilySet asked = families & (options.config.no_aaaa ? FamilySet::only(Family::v4) : FamilySet::both());
+  if (families.v6 && !asked.v6) {
+    v6_.result = error_event(errc::family_unavailable, "dns", bare);
+    deliver(v6_);
+  }
+  candidates_ = candidate_names(host, options.config);
+  if (candidates_.empty()) return fail_all(errc::bad_host_name, "validation", host);
+}
+
+void LookupPlan::answer_all(std::string_view source, const std::vector<IpAddress>& addresses,
+                            std::string_view name) {
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->wanted) continue;
+    ResolveEvent e;
+    e.source = source;
+    e.name = name;
+    for (const auto& a : addresses)
+      if (a.family() == s->family) e.addresses.push_back(a);
+    if (e.addresses.empty()) e.error = errc::no_data;
+    s->result = std::move(e);
+    deliver(*s);
+  }
+  finished_ = true;
+}
+
+void LookupPlan::fail_all(std::error_code ec, std::string_view source, std::string_view name) {
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->wanted || s->delivered) continue;
+    s->result = error_event(ec, source, name);
+    deliver(*s);
+  }
+  finished_ = true;
+}
+
+// Both families of one search-list candidate are asked, AAAA first; the
+// decision waits until both asks have been taken.
+void LookupPlan::start_candidate() {
+  winner_ = false;
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->wanted || s->delivered) continue;
+    s->result.reset();
+    s->cname_target.clear();
+    s->hops = 0;
+    s->chain_ttl = max_ttl_;
+    s->ask_due = true;
+  }
+}
+
+std::string_view LookupPlan::asked_name(Family f) const {
+  const FamilyState& s = state(f);
+  return s.cname_target.empty() ? std::string_view(candidate()) : std::string_view(s.cname_target);
+}
+
+void LookupPlan::on_cached(Family f, CachedAnswer hit) {
+  FamilyState& s = state(f);
+  ResolveEvent e;
+  e.addresses = std::move(hit.addresses);
+  e.error = hit.error;
+  e.ttl = std::min(hit.ttl, s.chain_ttl);
+  e.source = "cache";
+  e.name = std::move(hit.name);
+  record(s, std::move(e));
+}
+
+void LookupPlan::on_failure(Family f, std::error_code ec) {
+  FamilyState& s = state(f);
+  record(s, error_event(ec, "dns", asked_name(f)));
+}
+
+// Turns a NOERROR/NXDOMAIN response into the family's result, cached under
+// the candidate name, or into the next name of a CNAME chain to ask.
+void LookupPlan::on_response(Family f, const Message& response) {
+  FamilyState& s = state(f);
+  const RecordType type = type_of(f);
+  auto a = interpret(response, asked_name(f), type, max_cname_hops - s.hops);
+  s.hops += a.hops;
+  ResolveEvent e = error_event({}, "dns", a.name);
+  switch (a.kind) {
+    case Answer::Kind::addresses:
+      e.addresses = std::move(a.addresses);
+      e.ttl = std::min({s.chain_ttl, *a.ttl, max_ttl_});
+      s.store = CachedAnswer{e.addresses, {}, e.name, e.ttl};
+      return record(s, std::move(e));
+    case Answer::Kind::follow:
+      s.chain_ttl = std::min(s.chain_ttl, *a.ttl);
+      if (s.hops >= max_cname_hops) {
+        e.error = errc::dns_bad_response;
+        return record(s, std::move(e));
+      }
+      s.cname_target = std::move(a.name);
+      s.ask_due = true;
+      return;
+    case Answer::Kind::nxdomain:
+    case Answer::Kind::nodata:
+      e.error = a.kind == Answer::Kind::nxdomain ? errc::host_not_found : errc::no_data;
+      // RFC 2308 §5: cache for the SOA-derived TTL, never without an SOA.
+      if (a.ttl) {
+        e.ttl = std::min(*a.ttl, max_negative_ttl_);
+        s.store = CachedAnswer{{}, e.error, e.name, e.ttl};
+      }
+      return record(s, std::move(e));
+    case Answer::Kind::bad:
+      break;
+  }
+  e.error = errc::dns_bad_response;
+  record(s, std::move(e));
+}
+
+void LookupPlan::record(FamilyState& s, ResolveEvent e) {
+  e.family = s.family;
+  if (e.error == errc::no_data) s.had_nodata = true;
+  if (e.error && e.error != errc::no_data && e.error != errc::host_not_found) s.failure = e.error;
+  s.result = std::move(e);
+}
+
+void LookupPlan::take_actions(std::vector<PlanAction>& out) {
+  out.clear();
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->store) continue;
+    out.emplace_back(std::in_place_type<Store>, Store{candidate(), type_of(s->family), std::move(*s->store)});
+    s->store.reset();
+  }
+  if (!finished_ && !abandoned_) {
+    if (!started_) {
+      started_ = true;
+      start_candidate();
+    }
+    decide();
+  }
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->deliver_due) continue;
+    s->deliver_due = false;
+    out.emplace_back(std::in_place_type<Deliver>, Deliver{std::move(*s->result)});
+  }
+  if (finished_ || abandoned_) return;
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->ask_due) continue;
+    s->ask_due = false;
+    out.emplace_back(std::in_place_type<Ask>, Ask{s->family, asked_name(s->family)});
+  }
+}
+
+// The search-list rule: the first candidate that yields addresses for either
+// family wins; an error of one family is held until the other family of the
+// same candidate has answered (unless this is the last candidate).
+void LookupPlan::decide() {
+  for (const FamilyState* s : {&v6_, &v4_})
+    if (s->wanted && s->result && !s->result->error) winner_ = true;
+  const bool last = candidate_ + 1 >= candidates_.size();
+  bool all_done = true, all_failed = true;
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->wanted || s->delivered) continue;
+    if (s->result && (!s->result->error || winner_ || last)) {
+      // As glibc's res_search: a NODATA anywhere, else a server failure, beats NXDOMAIN.
+      if (s->result->error && !winner_)
+        s->result->error = s->had_nodata ? make_error_code(errc::no_data) : s->failure ? s->failure : s->result->error;
+      deliver(*s);
+    }
+    all_done = all_done && s->delivered;
+    all_failed = all_failed && (s->delivered || (s->result && s->result->error));
+  }
+  if (all_done) {
+    finished_ = true;
+    return;
+  }
+  if (!winner_ && all_failed && !last) {
+    ++candidate_;
+    start_candidate();
+  }
+}
+
+// Taken by the next take_actions(); the result keeps its error for decide().
+void LookupPlan::deliver(FamilyState& s) {
+  s.delivered = true;
+  s.deliver_due = true;
+  s.result->family = s.family;
+}
+
+}  // namespace heyes::dns::detail

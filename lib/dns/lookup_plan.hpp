@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+// The lookup plan: literal, localhost, hosts, then the search list over cache and DNS with CNAMEs; pure (private).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+#include "cache.hpp"
+#include "heyes/address.hpp"
+#include "message.hpp"
+#include "heyes/dns/resolver.hpp"
+
+namespace heyes::dns::detail {
+
+// Look name up for family: in the cache, else with a query. The view is
+// valid until the plan's next input for that family.
+struct Ask {
+  Family family = Family::v6;
+  std::string_view name;
+};
+
+// Put an answer in the cache (under the search-list candidate it answers).
+struct Store {
+  std::string_view name;  // valid until the plan moves
+  RecordType type = RecordType::aaaa;
+  CachedAnswer answer;
+};
+
+// One family's final event.
+struct Deliver {
+  ResolveEvent event;
+};
+
+using PlanAction = std::variant<Ask, Store, Deliver>;
+
+// One lookup's decisions, fed one input at a time: no I/O, no clock, no
+// asio. The constructor settles what needs no question (an address
+// literal, an invalid name, a localhost name, the hosts file); then each
+// search-list candidate is asked for both families at once, AAAA first, and
+// the answers (from the cache or from a query) decide. Inputs only record;
+// take_actions() decides and says what to do.
+class LookupPlan {
+ public:
+  LookupPlan(std::string_view host, FamilySet families, const ResolverOptions& options);
+
+  // ---- inputs: an answer to an Ask ----
+  void on_cached(Family f, CachedAnswer hit);
+  void on_response(Family f, const Message& response);  // a NOERROR or NXDOMAIN response
+  void on_failure(Family f, std::error_code ec);         // timeout, server failure, bad response
+  // Deliver nothing more and ask nothing more; responses still give their Store.
+  void abandon() noexcept { abandoned_ = true; }
+
+  // ---- outputs ----
+  // The actions now due, in order: stores, events (AAAA first), asks (AAAA
+  // first). out is cleared first (its capacity is reused); empty when the
+  // plan waits for an input or is finished. Act on every action of one call
+  // before the next call: the asks of one candidate are decided together.
+  void take_actions(std::vector<PlanAction>& out);
+  // Every requested family has its event.
+  bool finished() const noexcept { return finished_; }
+  // The name family f is being asked about now (after an Ask for it).
+  std::string_view asked_name(Family f) const;
+
+ private:
+  struct FamilyState {
+    explicit FamilyState(Family f) : family(f) {}
+    Family family;
+    bool wanted = false;
+    bool delivered = false;
+    bool deliver_due = false;            // take_actions() owes its Deliver
+    bool ask_due = false;                // take_actions() owes an Ask
+    std::optional<CachedAnswer> store;   // take_actions() owes this Store
+    std::optional<ResolveEvent> result;  // of the current candidate
+    // The name asked is the current candidate, or the CNAME target being
+    // followed; kept apart so that asking a candidate copies no string.
+    std::string cname_target;
+    int hops = 0;
+    std::chrono::seconds chain_ttl{0};
+    bool had_nodata = false;
+    std::error_code failure;  // a timeout or server failure on some candidate
+  };
+
+  FamilyState& state(Family f) { return f == Family::v6 ? v6_ : v4_; }
+  const FamilyState& state(Family f) const { return f == Family::v6 ? v6_ : v4_; }
+  const std::string& candidate() const { return candidates_[candidate_]; }
+  void settle(std::string_view host, FamilySet families, const ResolverOptions& options);
+  void answer_all(std::string_view source, const std::vector<IpAddress>& addresses, std::string_view name);
+  void fail_all(std::error_code ec, std::string_view source, std::string_view name);
+  void start_candidate();
+  void record(FamilyState& s, ResolveEvent e);
+  void decide();
+  void deliver(FamilyState& s);
+
+  FamilyState v6_{Family::v6}, v4_{Family::v4};
+  std::vector<std::string> candidates_;
+  std::size_t candidate_ = 0;
+  std::chrono::seconds max_ttl_, max_negative_ttl_;
+  bool started_ = false;         // the first candidate was asked
+  bool winner_ = false;          // the current candidate gave addresses for a family
+  bool abandoned_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace heyes::dns::detail

@@ -71,7 +71,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   void cancel();
 
  private:
-  void start_lookup();
+  void start_lookup(dns::Resolver::Prepared prepared);
   std::vector<IpAddress> order(std::vector<IpAddress> candidates, std::optional<Family> continue_after) const;
 
   void on_resolve_event(const dns::ResolveEvent& event);
@@ -117,18 +117,21 @@ void DialOp::start() {
     race_->on_answer(now, plan_.literal->family(), {*plan_.literal});
     return decide(now);
   }
-  if (auto events = dialer_->resolver->answer_now(plan_.host, plan_.families())) {
-    for (auto& e : *events) feed(now, e);
+  auto prepared = dialer_->resolver->answer_now(plan_.host, plan_.families());
+  if (prepared) {
+    for (auto& e : *prepared) feed(now, e);
     return decide(now);
   }
-  start_lookup();
+  start_lookup(std::move(prepared));
   decide(now);
 }
 
-void DialOp::start_lookup() {
+// A miss of answer_now: the lookup carries on from where it stopped (the
+// name is not parsed, validated or looked up in the hosts file again).
+void DialOp::start_lookup(dns::Resolver::Prepared prepared) {
   auto self = shared_from_this();
   lookup_ = dialer_->resolver->start(
-      strand_, plan_.host, plan_.families(), [self](const dns::ResolveEvent& e) { self->on_resolve_event(e); },
+      strand_, std::move(prepared), [self](const dns::ResolveEvent& e) { self->on_resolve_event(e); },
       [self](const dns::QueryNote& q) { self->on_query(q); });
 }
 

@@ -25,17 +25,14 @@ struct DialPlan {
   FamilySet allowed = FamilySet::both();
   bool explicit_family = false;
   bool addrconfig = true;
-  race::Config race;  // the options' Timings; expect_v6/v4 are the families queried and waited for
+  race::Config race;  // the options' Timings; race.expected: the families queried and waited for
   std::shared_ptr<const PolicyTable> policy;  // the options' or the Dialer's
   int first_family_count = 1;
   bool use_history = true;
 
   // The families to query (the race waits for exactly these).
-  FamilySet families() const { return {race.expect_v6, race.expect_v4}; }
-  void restrict_to(FamilySet f) {
-    race.expect_v6 = f.v6;
-    race.expect_v4 = f.v4;
-  }
+  FamilySet families() const { return race.expected; }
+  void restrict_to(FamilySet f) { race.expected = f; }
 };
 
 // Checks the inputs in the order a user reads them: the service (a port or

@@ -31,7 +31,7 @@ struct CachedAnswer {
 // evicts the least recently used.
 class Cache {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = heyes::Clock;
   explicit Cache(std::size_t capacity) : capacity_(capacity), entries_(capacity) {}
 
   std::optional<CachedAnswer> find(std::string_view name, RecordType type, Clock::time_point now);

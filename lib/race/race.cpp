@@ -541,8 +541,8 @@ Race::Race(Config config, Orderer order, const History* history, Trace* trace, T
       return fmt::format("connection attempt delay {} ms is below the recommended 100 ms", to_ms(s.attempt_delay));
     });
   // A family that will not be asked for is never waited for.
-  if (!s.config.expect_v6) s.dns[0] = Dns::not_expected;
-  if (!s.config.expect_v4) s.dns[1] = Dns::not_expected;
+  for (Family f : {Family::v6, Family::v4})
+    if (!s.config.expected.contains(f)) s.dns[index(f)] = Dns::not_expected;
 }
 
 Race::~Race() = default;

@@ -33,7 +33,7 @@ using namespace std::chrono_literals;
 using heyes::IpAddress;
 using heyes::dns::RecordType;
 using heyes::dns::TestAnswer;
-using Clock = std::chrono::steady_clock;
+using heyes::Clock;
 
 // Scale: HEYES_LOAD_DIALS (default 10000) dials, HEYES_LOAD_WINDOW (1000) at a time.
 int env_count(const char* name, int fallback) {

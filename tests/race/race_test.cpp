@@ -205,7 +205,7 @@ TEST_CASE("max_in_flight: at the cap, the oldest attempt is abandoned so the nex
 
 TEST_CASE("Six black holes then a working address: the seventh starts at 6 x 250 ms, not after SYN retries") {
   Config c;  // max_in_flight 6
-  c.expect_v4 = false;
+  c.expected = FamilySet::only(Family::v6);
   Timeline t(c);
   t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5", "2001:db8::6",
                  "2001:db8::7"});
@@ -337,7 +337,7 @@ TEST_CASE("No address: the error says why") {
   }
   SUBCASE("no family expected") {
     Config c;
-    c.expect_v4 = c.expect_v6 = false;
+    c.expected = FamilySet::neither();
     Timeline t(c);
     REQUIRE(t.finish);
     CHECK(t.finish->error == errc::no_address);
@@ -425,9 +425,9 @@ TEST_CASE("The trace is a timeline relative to the start, with the stable event 
 
 // ------------------------------------------ usable families (AI_ADDRCONFIG): unusable ones
 
-TEST_CASE("IPv6 unusable (expect_v6 = false): A at 0 ms starts at 0 ms, not 50 ms") {
+TEST_CASE("IPv6 unusable (only IPv4 expected): A at 0 ms starts at 0 ms, not 50 ms") {
   Config c;
-  c.expect_v6 = false;
+  c.expected = FamilySet::only(Family::v4);
   Timeline t(c);
   t.answer_a({"192.0.2.1", "198.51.100.1"});
   REQUIRE(t.starts.size() == 1);
@@ -437,7 +437,7 @@ TEST_CASE("IPv6 unusable (expect_v6 = false): A at 0 ms starts at 0 ms, not 50 m
 
 TEST_CASE("IPv6 unusable: an AAAA that never answers delays nothing, not even the failure") {
   Config c;
-  c.expect_v6 = false;
+  c.expected = FamilySet::only(Family::v4);
   Timeline t(c);
   t.advance_to(3);
   t.answer_a({"192.0.2.1"});
@@ -449,9 +449,9 @@ TEST_CASE("IPv6 unusable: an AAAA that never answers delays nothing, not even th
   CHECK(t.finish->error == errc::all_attempts_failed);
 }
 
-TEST_CASE("IPv4 unusable (expect_v4 = false): AAAA starts at once and its failure ends the race") {
+TEST_CASE("IPv4 unusable (only IPv6 expected): AAAA starts at once and its failure ends the race") {
   Config c;
-  c.expect_v4 = false;
+  c.expected = FamilySet::only(Family::v6);
   Timeline t(c);
   t.advance_to(4);
   t.answer_aaaa({"2001:db8::1"});
@@ -513,7 +513,7 @@ TEST_CASE("Schedule policy: 50 ms, then each delay twice the one before: starts 
   Config c;
   c.attempt_delay = 50ms;
   c.attempt_delay_policy = AttemptDelayPolicy::schedule(2);
-  c.expect_v4 = false;
+  c.expected = FamilySet::only(Family::v6);
   Timeline t(c);
   t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5"});
   t.advance_to(2000);
@@ -527,7 +527,7 @@ TEST_CASE("Schedule policy: each delay stays within [10 ms, 2 s]") {
   Config c;
   c.attempt_delay = 1500ms;
   c.attempt_delay_policy = AttemptDelayPolicy::schedule(4);
-  c.expect_v4 = false;
+  c.expected = FamilySet::only(Family::v6);
   Timeline t(c);
   t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3"});
   t.advance_to(10000);
@@ -590,7 +590,7 @@ TEST_CASE("An abandoned attempt has its own event and cause, and is remembered a
   History h;
   Config c;
   c.max_in_flight = 1;
-  c.expect_v4 = false;
+  c.expected = FamilySet::only(Family::v6);
   Timeline t(c, &h);
   t.answer_aaaa({"2001:db8::1", "2001:db8:1::2"});
   t.advance_to(250);

@@ -16,9 +16,9 @@
 
 namespace heyes::race {
 
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
-using Duration = Clock::duration;
+using heyes::Clock;  // heyes/address.hpp: the one clock
+using heyes::Duration;
+using heyes::TimePoint;
 
 class History {
  public:

@@ -21,8 +21,8 @@ namespace heyes::race {
 
 // The timings (RFC 8305 section 8 defaults) and what the dial knows up front.
 struct Config : Timings {
-  bool expect_v6 = true;  // an AAAA answer (or error) will come
-  bool expect_v4 = true;  // an A answer (or error) will come
+  // The families whose answer (or error) will come; the others are never waited for.
+  FamilySet expected = FamilySet::both();
   // True when the address policy ranks IPv4 above every one of these IPv6
   // addresses (say 6to4 under the RFC 6724 table, or a gai.conf that prefers
   // IPv4). Then an AAAA answer that comes first waits the Resolution Delay for

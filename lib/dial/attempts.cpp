@@ -53,11 +53,10 @@ void Attempts::close_all() {
 
 tcp::socket Attempts::take(race::AttemptId id, tcp::endpoint& endpoint) {
   Attempt* winner = find(id);
-  tcp::socket out(io_ex_);
+  tcp::socket out = winner ? std::move(winner->socket) : tcp::socket(io_ex_);
   if (winner) {
     winner->pending = false;
     endpoint = winner->endpoint;
-    out = std::move(winner->socket);
   }
   close_all();
   return out;

@@ -256,9 +256,10 @@ void DialOp::finish(const race::Finish& f) {
   TimePoint now = Clock::now();
   bool cancelled = f.error == std::errc::operation_canceled;
   if (wakeup_.timer) wakeup_.timer->cancel();
-  DialResult result{tcp::socket(attempts_.executor())};
-  if (f.winner) result.socket = attempts_.take(*f.winner, result.endpoint);
-  else attempts_.close_all();
+  tcp::endpoint endpoint;
+  DialResult result{f.winner ? attempts_.take(*f.winner, endpoint) : tcp::socket(attempts_.executor())};
+  result.endpoint = endpoint;
+  if (!f.winner) attempts_.close_all();
   if (auto lookup = lookup_.lock()) {
     if (cancelled) lookup->cancel();
     else lookup->abandon();

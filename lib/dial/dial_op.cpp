@@ -72,7 +72,8 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
 
  private:
   void start_lookup(dns::Resolver::Prepared prepared);
-  std::vector<IpAddress> order(std::vector<IpAddress> candidates, std::optional<Family> continue_after) const;
+  std::vector<IpAddress> order(std::vector<IpAddress> candidates, std::optional<Family> continue_after,
+                               TimePoint now) const;
 
   void on_resolve_event(const dns::ResolveEvent& event);
   void feed(TimePoint now, dns::ResolveEvent& event);
@@ -111,7 +112,9 @@ void DialOp::start() {
     plan_.restrict_to(usable_families(*dialer_, plan_.host, plan_.allowed, plan_.explicit_family, now, trace_));
   race::History* history = plan_.use_history ? dialer_->history.get() : nullptr;
   race_.emplace(plan_.race,
-                [this](std::vector<IpAddress> c, std::optional<Family> after) { return order(std::move(c), after); },
+                [this](std::vector<IpAddress> c, std::optional<Family> after, TimePoint at) {
+                  return order(std::move(c), after, at);
+                },
                 history, &trace_, now);
   if (plan_.literal) {
     race_->on_answer(now, plan_.literal->family(), {*plan_.literal});
@@ -137,10 +140,10 @@ void DialOp::start_lookup(dns::Resolver::Prepared prepared) {
 
 // The one ordering pipeline (heyes/select), with this dial's policy and the
 // history's view of each address.
-std::vector<IpAddress> DialOp::order(std::vector<IpAddress> candidates, std::optional<Family> continue_after) const {
+std::vector<IpAddress> DialOp::order(std::vector<IpAddress> candidates, std::optional<Family> continue_after,
+                                     TimePoint now) const {
   if (candidates.size() <= 1) return candidates;
   const race::History* history = plan_.use_history ? dialer_->history.get() : nullptr;
-  TimePoint now = Clock::now();
   OrderOptions options;
   options.first_family_count = plan_.first_family_count;
   options.continue_after = continue_after;

@@ -300,7 +300,7 @@ void Race::State::reorder(TimePoint now) {
   unordered = false;
   std::optional<Family> after;
   if (!attempts.empty()) after = attempts.back().address.family();
-  if (order) candidates = order(std::move(candidates), after);
+  if (order) candidates = order(std::move(candidates), after, now);
   note(now, event::sorted, std::nullopt, std::nullopt, [&] {
     auto failed = history == nullptr ? 0
                                      : std::count_if(candidates.begin(), candidates.end(),

@@ -29,7 +29,7 @@ struct Host {
   // What the dial layer hands the race: the one ordering pipeline, with the
   // history's recently-failed group and its RTT rule.
   Orderer orderer(TimePoint now) {
-    return [this, now](std::vector<IpAddress> in, std::optional<Family> continue_after) {
+    return [this, now](std::vector<IpAddress> in, std::optional<Family> continue_after, TimePoint) {
       OrderOptions o;
       o.continue_after = continue_after;
       o.recently_failed = [this, now](const IpAddress& a) { return history.recently_failed(a, now); };

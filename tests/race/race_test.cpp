@@ -469,7 +469,7 @@ Config prefer_v4_to_6to4() {
   c.v4_outranks = [](const std::vector<IpAddress>& v6) { return PolicyTable().ranks_v4_above(v6); };
   return c;
 }
-std::vector<IpAddress> v4_first(std::vector<IpAddress> in, std::optional<Family> continue_after) {
+std::vector<IpAddress> v4_first(std::vector<IpAddress> in, std::optional<Family> continue_after, TimePoint) {
   std::stable_partition(in.begin(), in.end(), [](const IpAddress& a) { return a.is_v4(); });
   return interleave_families(in, 1, continue_after);
 }

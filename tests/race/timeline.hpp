@@ -36,7 +36,8 @@ inline std::vector<IpAddress> ips(std::initializer_list<const char*> texts) {
 // The tests' stand-in for the dial layer's ordering (heyes/select): no
 // RFC 6724 sort, the input order kept within each family, IPv6 first, then
 // the RFC 8305 section 4 interleaving.
-inline std::vector<IpAddress> interleave_v6_first(std::vector<IpAddress> in, std::optional<Family> continue_after) {
+inline std::vector<IpAddress> interleave_v6_first(std::vector<IpAddress> in, std::optional<Family> continue_after,
+                                                  TimePoint /*now*/) {
   std::stable_partition(in.begin(), in.end(), [](const IpAddress& a) { return a.is_v6(); });
   return interleave_families(in, 1, continue_after);
 }
@@ -44,7 +45,7 @@ inline std::vector<IpAddress> interleave_v6_first(std::vector<IpAddress> in, std
 // With history: a stable sort by History::compare (recently failed last,
 // then lower smoothed RTT), then the interleaving from the best address's family.
 inline Orderer history_orderer(const History& history, TimePoint now) {
-  return [&history, now](std::vector<IpAddress> in, std::optional<Family> continue_after) {
+  return [&history, now](std::vector<IpAddress> in, std::optional<Family> continue_after, TimePoint) {
     std::stable_sort(in.begin(), in.end(),
                      [&](const IpAddress& a, const IpAddress& b) { return history.compare(a, b, now) < 0; });
     return interleave_families(in, 1, continue_after);

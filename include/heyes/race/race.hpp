@@ -33,9 +33,10 @@ struct Config : Timings {
 // Orders the addresses not yet attempted (the one ordering pipeline,
 // heyes/select/order.hpp, in a dial). continue_after: the family of the last
 // attempt started, once attempts have begun, so the order continues the
-// family alternation. Called again whenever an answer adds addresses.
+// family alternation. now: the instant of the decision (for the history's
+// view of each address). Called again whenever an answer adds addresses.
 using Orderer = std::function<std::vector<IpAddress>(std::vector<IpAddress> candidates,
-                                                     std::optional<Family> continue_after)>;
+                                                     std::optional<Family> continue_after, TimePoint now)>;
 
 using AttemptId = std::uint32_t;
 

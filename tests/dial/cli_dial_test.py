@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # heyes-connect dial and demo modes end to end: --json parsed, --repeat and history, exit codes.
-# Usage: cli_dial_test.py PATH/TO/heyes-connect. Loopback only; no nameserver is ever asked
-# (the hosts file answers, and --nameserver points at a closed loopback port).
+# Usage: cli_dial_test.py PATH/TO/heyes-connect ipv4|ipv6. Loopback only; no nameserver is ever
+# asked (a hosts file answers, and every run names --nameserver: a closed loopback port).
+# The ipv4 part runs everywhere; the ipv6 part (a black-holed [::1]) skips, exit 77, without ::1.
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import sys
 import tempfile
 
 BIN = os.path.abspath(sys.argv[1])
+PART = sys.argv[2] if len(sys.argv) > 2 else ""
 failures = []
 
 
@@ -86,19 +88,18 @@ def check_repeat(objs, port, what):
     first = starts(objs[0])
     check(len(first) == 2 and first[0][1] == "::1" and first[1][1] == "127.0.0.1",
           f"{what}: dial 1 attempts {first}, want ::1 then 127.0.0.1")
-    check(200 <= objs[0]["elapsed_ms"] < 2000, f"{what}: dial 1 took {objs[0]['elapsed_ms']} ms, want 200..2000")
+    # The attempt delay (250 ms) was waited; the upper bound only catches a hang.
+    check(200 <= objs[0]["elapsed_ms"] < 10000, f"{what}: dial 1 took {objs[0]['elapsed_ms']} ms, want 200..10000")
     check(any(e["type"] == "attempt_cancelled" for e in objs[0]["events"]),
           f"{what}: dial 1 has no attempt_cancelled event")
     for i in (1, 2):
         s = starts(objs[i])
-        check(s and s[0][1] == "127.0.0.1", f"{what}: dial {i + 1} tried {s} first, want 127.0.0.1 (history)")
-        check(objs[i]["elapsed_ms"] < 150, f"{what}: dial {i + 1} took {objs[i]['elapsed_ms']} ms, want < 150")
+        # History: the black hole is not tried at all, so no attempt delay is spent on it.
+        check([a for _, a, _ in s] == ["127.0.0.1"], f"{what}: dial {i + 1} tried {s}, want only 127.0.0.1 (history)")
 
 
-def main():
-    if not have_ipv6_loopback():
-        print("SKIP: no IPv6 loopback (::1) on this host")
-        return 77
+def ipv6_part():
+    """The half-broken dual-stack network: history, text mode, --history-file, --demo."""
     dead_ns = f"127.0.0.1:{closed_port()}"
     with tempfile.TemporaryDirectory() as tmp:
         hosts = os.path.join(tmp, "hosts")
@@ -136,8 +137,8 @@ def main():
               f"--history-file contents: {text!r}")
         rc, out, err = run(*base, "--json", "--history-file", history, "dual.heyes.test", str(port))
         second = dials(out)
-        check(rc == 0 and not err and len(second) == 1 and [a for _, a, _ in starts(second[0])][:1] == ["127.0.0.1"]
-              and second[0]["elapsed_ms"] < 150, f"--history-file run 2: rc={rc} out={out!r} err={err!r}")
+        check(rc == 0 and not err and len(second) == 1 and [a for _, a, _ in starts(second[0])] == ["127.0.0.1"],
+              f"--history-file run 2: rc={rc} out={out!r} err={err!r}")
         # A file that is not a history: one line on stderr naming it, ignored, rewritten.
         with open(history, "w") as f:
             f.write("not a history\n")
@@ -148,27 +149,6 @@ def main():
             check(f.read().startswith("heyes-history 1\n"), "--history-file: a bad file was not rewritten")
         for s in keep:
             s.close()
-
-    # A refused port: exit 1, the cause per address.
-    closed = closed_port()
-    rc, out, err = run("--json", "127.0.0.1", str(closed))
-    objs = dials(out)
-    check(rc == 1 and len(objs) == 1 and not objs[0]["ok"] and objs[0]["error"]
-          and objs[0]["failures"] == [{"address": "127.0.0.1", "error": "Connection refused"}],
-          f"refused: rc={rc} out={out!r}")
-    rc, out, err = run("-6", "--json", "127.0.0.1", str(closed))
-    objs = dials(out)
-    check(rc == 1 and objs and objs[0]["ok"] is False and objs[0]["address"] is None, f"-6 with an IPv4 literal: {out!r}")
-
-    # Bad input: exit 2, one line on stderr, nothing dialed.
-    for args in (["127.0.0.1", "0"], ["127.0.0.1", "no-such-service-here"], ["bad..name", "80"],
-                 ["--repeat", "0", "127.0.0.1", "80"], ["--attempt-delay", "x", "127.0.0.1", "80"],
-                 ["--nameserver", "nope", "127.0.0.1", "80"], ["--hosts", "/nonexistent/hosts", "h.test", "80"],
-                 ["--demo", "extra"], ["--history-file", "", "127.0.0.1", "80"],
-                 ["--no-history", "--history-file", "h", "127.0.0.1", "80"]):
-        rc, out, err = run(*args)
-        check(rc == 2 and not out and err.startswith("heyes-connect: ") and err.count("\n") == 1,
-              f"bad input {args}: rc={rc} out={out!r} err={err!r}")
 
     # --demo --repeat 3: the in-process DNS server (real queries) and the same history effect.
     rc, out, err = run("--demo", "--repeat", "3", "--json")
@@ -181,6 +161,47 @@ def main():
     check(rc == 0 and "demo: OK" in out and re.search(r"^connected to 127\.0\.0\.1 port \d+ in \d+ ms$", out, re.M),
           f"--demo text: rc={rc} out={out!r}")
 
+
+def ipv4_part():
+    """What needs only IPv4: exit codes, causes per address, input errors."""
+    # Every run names its resolver: a closed loopback port (never the machine's).
+    ns = ["--nameserver", f"127.0.0.1:{closed_port()}"]
+    # A refused port: exit 1, the cause per address.
+    closed = closed_port()
+    rc, out, err = run(*ns, "--json", "127.0.0.1", str(closed))
+    objs = dials(out)
+    check(rc == 1 and len(objs) == 1 and not objs[0]["ok"] and objs[0]["error"]
+          and objs[0]["failures"] == [{"address": "127.0.0.1", "error": "Connection refused"}],
+          f"refused: rc={rc} out={out!r}")
+    rc, out, err = run(*ns, "-6", "--json", "127.0.0.1", str(closed))
+    objs = dials(out)
+    check(rc == 1 and objs and objs[0]["ok"] is False and objs[0]["address"] is None, f"-6 with an IPv4 literal: {out!r}")
+
+    # Bad input: exit 2, one line on stderr, nothing dialed.
+    for args in (["127.0.0.1", "0"], ["127.0.0.1", "no-such-service-here"], ["bad..name", "80"],
+                 ["--repeat", "0", "127.0.0.1", "80"], ["--attempt-delay", "x", "127.0.0.1", "80"],
+                 ["--nameserver", "nope", "127.0.0.1", "80"], ["--hosts", "/nonexistent/hosts", "h.test", "80"],
+                 ["--demo", "extra"], ["--history-file", "", "127.0.0.1", "80"],
+                 ["--no-history", "--history-file", "h", "127.0.0.1", "80"]):
+        rc, out, err = run(*([] if "--demo" in args else ns), *args)
+        check(rc == 2 and not out and err.startswith("heyes-connect: ") and err.count("\n") == 1,
+              f"bad input {args}: rc={rc} out={out!r} err={err!r}")
+
+
+def main():
+    if not os.access(BIN, os.X_OK):
+        print(f"FAIL: {BIN} is not an executable")
+        return 1
+    if PART == "ipv4":
+        ipv4_part()
+    elif PART == "ipv6":
+        if not have_ipv6_loopback():
+            print("SKIP: no IPv6 loopback (::1) on this host")
+            return 77
+        ipv6_part()
+    else:
+        print(f"usage: {sys.argv[0]} HEYES-CONNECT ipv4|ipv6")
+        return 2
     for f in failures:
         print("FAIL:", f)
     print(f"{len(failures)} failure(s)")

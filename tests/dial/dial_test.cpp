@@ -33,12 +33,13 @@
 
 using namespace std::chrono_literals;
 using heyes::test::BrokenIpv6Fixture;
+using heyes::test::Ipv4Fixture;
 using heyes::test::count_events;
 using heyes::test::open_fds;
 
-TEST_CASE("v6 black-holed, v4 wins after the attempt delay; no fd leaked") {
+TEST_CASE("v6 black-holed, v4 wins after the attempt delay; no fd leaked" *
+          doctest::test_suite(heyes::test::ipv6_loopback_suite)) {
   BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
   std::size_t fds_before = open_fds();
   {
     asio::io_context ioc;
@@ -57,7 +58,9 @@ TEST_CASE("v6 black-holed, v4 wins after the attempt delay; no fd leaked") {
     CHECK(result->socket.is_open());
     // Wide bounds: one Connection Attempt Delay (250 ms) before IPv4 starts.
     CHECK(result->elapsed >= 200ms);
-    CHECK(result->elapsed < 2s);
+    CHECK(result->elapsed < 10s);
+    CHECK(heyes::test::event_types(result->trace, {heyes::event::attempt_start, heyes::event::connected}) ==
+          std::vector<std::string>{"attempt_start ::1", "attempt_start 127.0.0.1", "connected 127.0.0.1"});
     CHECK(count_events(result->trace, heyes::event::attempt_start) == 2);
     CHECK(count_events(result->trace, heyes::event::connected) == 1);
   }
@@ -65,8 +68,7 @@ TEST_CASE("v6 black-holed, v4 wins after the attempt delay; no fd leaked") {
 }
 
 TEST_CASE("the handler is never called before ioc.run()") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   asio::io_context ioc;
   bool called = false;
   // A literal: the fastest path there is, still not completed inline.
@@ -82,8 +84,7 @@ TEST_CASE("the handler is never called before ioc.run()") {
 }
 
 TEST_CASE("completion tokens: callback, use_future, use_awaitable, deferred") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   heyes::DialOptions opts = fx.options();
   opts.attempt_delay = 50ms;  // keep the suite quick; the order is what matters here
 
@@ -141,11 +142,11 @@ TEST_CASE("completion tokens: callback, use_future, use_awaitable, deferred") {
   }
 }
 
-TEST_CASE("cancellation mid-race closes every socket and completes with operation_aborted") {
+TEST_CASE("cancellation mid-race closes every socket and completes with operation_aborted" *
+          doctest::test_suite(heyes::test::ipv6_loopback_suite)) {
   BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
   heyes::DialOptions opts = fx.options();
-  opts.attempt_delay = 2s;  // the race is stuck on the black hole when we cancel
+  opts.attempt_delay = 30s;  // the race is stuck on the black hole when we cancel
   std::size_t fds_before = open_fds();
   {
     asio::io_context ioc;
@@ -169,14 +170,14 @@ TEST_CASE("cancellation mid-race closes every socket and completes with operatio
     CHECK(called);
     CHECK(error == asio::error::operation_aborted);
     CHECK(fds_mid > fds_before);  // the hanging attempt's socket was open
-    CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+    CHECK(std::chrono::steady_clock::now() - t0 < 10s);  // far less than the attempt delay
   }
   CHECK(open_fds() == fds_before);
 }
 
-TEST_CASE("the socket-setup hook runs on every attempt's socket, before its connect") {
+TEST_CASE("the socket-setup hook runs on every attempt's socket, before its connect" *
+          doctest::test_suite(heyes::test::ipv6_loopback_suite)) {
   BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
   heyes::DialOptions opts = fx.options();
   opts.attempt_delay = 50ms;
   int calls = 0;
@@ -202,8 +203,7 @@ TEST_CASE("the socket-setup hook runs on every attempt's socket, before its conn
 // The dial runs on a strand over the io_context's executor when it is given
 // one, else on a strand over whatever executor it is given: both must work.
 TEST_CASE("any executor: an io_context's, a strand as the executor, a thread_pool's") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   auto dial_on = [&](const asio::any_io_executor& ex) {
     auto done = std::make_shared<std::promise<std::pair<std::error_code, std::string>>>();
     auto result = done->get_future();
@@ -242,8 +242,7 @@ TEST_CASE("any executor: an io_context's, a strand as the executor, a thread_poo
 // trip through the queue), so this is where an immediate completion could
 // slip into the initiating call.
 TEST_CASE("started from inside a handler, a dial that fails at once still completes later") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   asio::io_context ioc;
   int completed = 0;
   bool inside = false;
@@ -273,10 +272,13 @@ TEST_CASE("started from inside a handler, a dial that fails at once still comple
   CHECK(std::count(errors.begin(), errors.end(), std::error_code()) == 1);
 }
 
-TEST_CASE("a failing socket-setup hook fails that attempt only") {
+TEST_CASE("a failing socket-setup hook fails that attempt only" *
+          doctest::test_suite(heyes::test::ipv6_loopback_suite)) {
   BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
   heyes::DialOptions opts = fx.options();
+  // A delay far beyond the bound below: IPv4 can only have started early
+  // because the IPv6 attempt failed.
+  opts.attempt_delay = 10s;
   opts.socket_setup = [](asio::ip::tcp::socket& s, std::error_code& ec) {
     if (s.local_endpoint().protocol() == asio::ip::tcp::v6()) ec = std::make_error_code(std::errc::permission_denied);
   };
@@ -293,14 +295,15 @@ TEST_CASE("a failing socket-setup hook fails that attempt only") {
   CHECK_MESSAGE(!error, error.message());
   CHECK(result->endpoint.address().to_string() == "127.0.0.1");
   // The IPv6 attempt failed at once, so IPv4 did not wait the attempt delay.
-  CHECK(result->elapsed < 200ms);
+  CHECK(result->elapsed < 5s);
+  CHECK(heyes::test::event_types(result->trace, {heyes::event::attempt_start, heyes::event::attempt_failed}) ==
+        std::vector<std::string>{"attempt_start ::1", "attempt_failed ::1", "attempt_start 127.0.0.1"});
   REQUIRE(result->failures.size() == 1);
   CHECK(result->failures[0].error == std::errc::permission_denied);
 }
 
 TEST_CASE("address literals skip DNS") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   asio::io_context ioc;
   std::optional<heyes::DialResult> result;
   fx.dialer().async_dial_result(ioc.get_executor(), "127.0.0.1", fx.service(), fx.options(),
@@ -316,8 +319,7 @@ TEST_CASE("address literals skip DNS") {
 }
 
 TEST_CASE("input errors: bad host name, bad service, contradicting families") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   struct Case {
     const char* host;
     const char* service;
@@ -364,8 +366,7 @@ TEST_CASE("resolve_service: numbers and /etc/services names, no DNS") {
 }
 
 TEST_CASE("blocking dial: the socket on the caller's executor; DialError keeps each address's cause") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   asio::io_context ioc;  // nobody runs it: the blocking dial does not need that
   heyes::DialOptions opts = fx.options();
   opts.attempt_delay = 50ms;
@@ -388,9 +389,9 @@ TEST_CASE("blocking dial: the socket on the caller's executor; DialError keeps e
   }
 }
 
-TEST_CASE("a multi-threaded io_context runs many dials at once") {
+TEST_CASE("a multi-threaded io_context runs many dials at once" *
+          doctest::test_suite(heyes::test::ipv6_loopback_suite)) {
   BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
   heyes::DialOptions opts = fx.options();
   opts.attempt_delay = 30ms;
   std::size_t fds_before = open_fds();
@@ -454,9 +455,9 @@ class Ipv4OnlyHost final : public heyes::ConnectivityProbe {
 
 }  // namespace
 
-TEST_CASE("history: the second dial to a black-holed IPv6 goes to IPv4 at once") {
+TEST_CASE("history: the second dial to a black-holed IPv6 goes to IPv4 at once" *
+          doctest::test_suite(heyes::test::ipv6_loopback_suite)) {
   BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
   heyes::Dialer dialer(fx.dialer_options());  // history on (the default)
   heyes::DialOptions opts = fx.options();
   opts.use_history = true;
@@ -475,12 +476,13 @@ TEST_CASE("history: the second dial to a black-holed IPv6 goes to IPv4 at once")
   REQUIRE_MESSAGE(!e2, e2.message());
   CHECK(first_attempt(r2.trace) == "127.0.0.1");
   CHECK(r2.endpoint.address().to_string() == "127.0.0.1");
-  CHECK(r2.elapsed < 150ms);
+  // Only IPv4 was tried: no attempt delay was spent on the black hole.
+  CHECK(heyes::test::event_types(r2.trace, {heyes::event::attempt_start}) ==
+        std::vector<std::string>{"attempt_start 127.0.0.1"});
 }
 
 TEST_CASE("usable families: on an IPv4-only host the AAAA query is not sent and nothing waits for it") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   // AAAA is never answered: a dual-stack host would wait the Resolution Delay for it.
   const std::string name = "v6-silent.heyes.test";
   fx.dns().add_host(name, {*heyes::IpAddress::parse("127.0.0.1")});
@@ -488,19 +490,21 @@ TEST_CASE("usable families: on an IPv4-only host the AAAA query is not sent and 
   drop.drop = true;
   fx.dns().set(name, heyes::dns::RecordType::aaaa, drop);
   heyes::DialOptions opts = fx.options();
-  opts.resolution_delay = 500ms;  // wide, so "waited" and "did not wait" cannot be confused
+  opts.resolution_delay = 500ms;
 
   SUBCASE("IPv6 unusable: only A is asked, the attempt starts with the A answer") {
     heyes::DialerOptions o = fx.dialer_options();
     o.connectivity_probe = std::make_shared<Ipv4OnlyHost>();
     heyes::Dialer dialer(std::move(o));
     opts.addrconfig = true;
+    opts.resolution_delay = 30s;  // far beyond the bound below: a wait for AAAA would show
     asio::io_context ioc3;
     auto [ec_, r] = dial_once(ioc3, dialer, name, fx.service(), opts);
     std::error_code ec = ec_;
     REQUIRE_MESSAGE(!ec, ec.message());
     CHECK(r.endpoint.address().to_string() == "127.0.0.1");
-    CHECK(r.elapsed < 250ms);
+    CHECK(r.elapsed < 10s);
+    CHECK(count_events(r.trace, heyes::event::resolution_delay) == 0);
     CHECK(fx.dns().query_count(name, heyes::dns::RecordType::aaaa) == 0);
     CHECK(fx.dns().query_count(name, heyes::dns::RecordType::a) >= 1);
     CHECK(count_events(r.trace, heyes::event::families_usable) == 2);
@@ -513,14 +517,15 @@ TEST_CASE("usable families: on an IPv4-only host the AAAA query is not sent and 
     REQUIRE_MESSAGE(!ec, ec.message());
     CHECK(r.endpoint.address().to_string() == "127.0.0.1");
     CHECK(r.elapsed >= 450ms);
-    CHECK(r.elapsed < 2s);
+    CHECK(r.elapsed < 10s);
+    CHECK(count_events(r.trace, heyes::event::resolution_delay) >= 1);
     CHECK(fx.dns().query_count(name, heyes::dns::RecordType::aaaa) >= 1);
   }
 }
 
-TEST_CASE("a local address or -4 restricts the queries and the attempts to its family") {
+TEST_CASE("a local address or -4 restricts the queries and the attempts to its family" *
+          doctest::test_suite(heyes::test::ipv6_loopback_suite)) {
   BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
   heyes::DialOptions bound = fx.options();
   bound.local_address = heyes::IpAddress::parse("127.0.0.1");
   heyes::DialOptions v4only = fx.options();
@@ -532,16 +537,17 @@ TEST_CASE("a local address or -4 restricts the queries and the attempts to its f
     std::error_code ec = ec_;
     REQUIRE_MESSAGE(!ec, ec.message());
     CHECK(r.endpoint.address().to_string() == "127.0.0.1");
-    CHECK(r.elapsed < 200ms);  // the black-holed ::1 was never tried
-    CHECK(count_events(r.trace, heyes::event::attempt_start) == 1);
+    // The black-holed ::1 was never tried.
+    CHECK(heyes::test::event_types(r.trace, {heyes::event::attempt_start}) ==
+          std::vector<std::string>{"attempt_start 127.0.0.1"});
     CHECK(fx.dns().query_count(fx.name(), heyes::dns::RecordType::aaaa) == 0);
     if (opts->local_address) CHECK(r.socket.local_endpoint().address().to_string() == "127.0.0.1");
   }
 }
 
-TEST_CASE("the overall timeout ends a dial stuck on a black hole, sockets closed") {
+TEST_CASE("the overall timeout ends a dial stuck on a black hole, sockets closed" *
+          doctest::test_suite(heyes::test::ipv6_loopback_suite)) {
   BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
   const std::string name = "v6-only.heyes.test";
   fx.dns().add_host(name, {*heyes::IpAddress::parse("::1")});
   heyes::DialOptions opts = fx.options();
@@ -553,7 +559,7 @@ TEST_CASE("the overall timeout ends a dial stuck on a black hole, sockets closed
     std::error_code ec = ec_;
     CHECK(ec == heyes::errc::timed_out);
     CHECK(r.elapsed >= 250ms);
-    CHECK(r.elapsed < 2s);
+    CHECK(r.elapsed < 10s);
     CHECK_FALSE(r.socket.is_open());
     CHECK(count_events(r.trace, heyes::event::timed_out) == 1);
   }
@@ -561,8 +567,7 @@ TEST_CASE("the overall timeout ends a dial stuck on a black hole, sockets closed
 }
 
 TEST_CASE("cancellation right after the start completes with operation_aborted") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   asio::io_context ioc;
   asio::cancellation_signal signal;
   std::error_code error;
@@ -574,9 +579,9 @@ TEST_CASE("cancellation right after the start completes with operation_aborted")
   CHECK(error == asio::error::operation_aborted);
 }
 
-TEST_CASE("an io_context destroyed mid-dial frees the operation and closes its sockets") {
+TEST_CASE("an io_context destroyed mid-dial frees the operation and closes its sockets" *
+          doctest::test_suite(heyes::test::ipv6_loopback_suite)) {
   BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
   heyes::DialOptions opts = fx.options();
   opts.attempt_delay = 2s;
   std::size_t fds_before = open_fds();
@@ -620,8 +625,7 @@ struct CountingAllocator {
 }  // namespace
 
 TEST_CASE("the handler's associated executor and allocator are honoured") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   asio::io_context ioc;
   auto strand = asio::make_strand(ioc);
   int allocations = 0, deallocations = 0;

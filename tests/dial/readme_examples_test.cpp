@@ -72,8 +72,7 @@ std::string dialer_example(const heyes::dns::Nameserver& nameserver, const std::
 }  // namespace
 
 TEST_CASE("README dial examples") {
-  heyes::test::BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  heyes::test::Ipv4Fixture fx;  // the examples need no IPv6: they run on every host
   CHECK(callback_example(fx.service()) == "127.0.0.1");
   CHECK(blocking_example(fx.service()) == "127.0.0.1");
   CHECK(dialer_example(fx.nameserver(), fx.name(), fx.service()) == "127.0.0.1");

@@ -22,7 +22,17 @@ if [ ! -f "$dir/build.ninja" ]; then
 fi
 status=0
 if (($#)); then
-  meson compile -C "$dir" -j "${HEYES_JOBS:-2}" "$@" >/dev/null
+  # Build only the programs these tests run (several tests can share one).
+  mapfile -t programs < <(meson introspect "$dir" --tests | python3 -c '
+import json, os, sys
+names, root = set(sys.argv[2:]), os.path.abspath(sys.argv[1])
+tests = [t for t in json.load(sys.stdin) if t["name"] in names]
+missing = names - {t["name"] for t in tests}
+if missing:
+    sys.exit("tsan: no such test: " + ", ".join(sorted(missing)))
+print("\n".join(sorted({os.path.relpath(t["cmd"][0], root) for t in tests})))' "$dir" "$@")
+  ((${#programs[@]})) || exit 1
+  ninja -C "$dir" -j "${HEYES_JOBS:-2}" "${programs[@]}" >/dev/null
   meson test -C "$dir" --setup tsan --no-rebuild --print-errorlogs "$@" || status=$?
 else
   meson compile -C "$dir" -j "${HEYES_JOBS:-2}"

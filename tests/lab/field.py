@@ -188,13 +188,13 @@ def measure(lab_, sc, runs, deadline):
 # --- Checking (--check) -------------------------------------------------------
 def check_cell(sc, condition, dials):
     """What went wrong in one cell. Real-time bounds are wide (the lab's
-    convention: [expected - EARLY, expected + LATE]; NO_WAIT when nothing
-    should wait); what tells the conditions apart is the trace: which
+    convention: [expected - EARLY, expected + LATE], LATE below one attempt
+    delay); what tells the conditions apart is the trace: which
     addresses were tried, and why each delay was as long as it was."""
     run, errs = sc.run(), []
     want = run.address(run.expect.winner)
     exp = expected_ms(sc, condition)
-    late = lab.NO_WAIT if exp == 0 else lab.LATE
+    late = lab.LATE
     times = [d.ms for d in dials if isinstance(d.ms, (int, float))]
     if len(times) != len(dials):
         errs.append("a dial has no connect time")
@@ -293,9 +293,12 @@ def main():
         os.environ.pop(var, None)
     the_lab = lab.Lab(opts)
     try:
-        reason = lab.skip_reason(the_lab, needs=("ip",), options=("--history-file", "--delay-policy"))
-        if not reason and not os.path.exists(opts.test_dns):
-            reason = f"heyes-test-dns not found at {opts.test_dns}"
+        try:
+            reason = lab.skip_reason(the_lab, needs=("ip",), options=("--history-file", "--delay-policy"),
+                                     programs=(opts.test_dns,))
+        except lab.Broken as err:
+            print(f"FAIL: {err}")
+            return 1
         if reason:
             print(f"SKIP: {reason}")
             return lab.SKIP

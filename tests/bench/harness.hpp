@@ -85,7 +85,17 @@ struct Row {
   std::optional<double> ratio;
   std::string target;
   std::optional<bool> pass;  // empty: reported, not targeted
+  // A timed ratio's limit (0: the row is not a timed ratio): its verdict is
+  // weighed against the run's noise floor (judge_against_noise).
+  double limit = 0;
+  bool within_noise = false;  // the ratio is too close to the limit for this run's noise to tell
 };
+
+// Timed ratios judged against noise, the spread plain asio shows against
+// itself in the same run (a factor >= 1, from the noise floor's ratio r:
+// max(r, 1/r)). PASS: the ratio is at most limit / noise; MISS: above
+// limit * noise, or a connect failed; in between: "within noise", neither.
+void judge_against_noise(std::vector<Row>& rows, double noise);
 
 void print_table(const std::vector<Row>& rows);
 

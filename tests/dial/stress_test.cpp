@@ -22,6 +22,7 @@
 
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/dial.hpp"
+#include "heyes/error.hpp"
 #include "support/loopback_targets.hpp"
 #include "testing/test_server.hpp"
 
@@ -34,23 +35,33 @@ constexpr int io_threads = 4;
 constexpr int dial_threads = 4;
 constexpr int dials_per_thread = 150;
 
-// Counts completions; wait() returns once `expected` arrived or the limit passed.
+// The three kinds of dial of the stress case, by n % 3.
+enum Kind { cancelled_literal = 0, by_name = 1, refused_literal = 2 };
+// How a dial ended.
+enum Outcome { connected = 0, aborted = 1, all_failed = 2, other = 3 };
+
+// Counts completions by kind and outcome; wait() returns once `expected`
+// arrived or the limit passed.
 class Completions {
  public:
   explicit Completions(int expected) : expected_(expected) {}
-  void add(bool connected) {
+  void add(int kind, std::error_code ec) {
+    Outcome o = !ec                                          ? connected
+                : ec == asio::error::operation_aborted       ? aborted
+                : ec == heyes::errc::all_attempts_failed     ? all_failed
+                                                             : other;
     std::lock_guard lock(mu_);
     ++done_;
-    if (connected) ++connected_;
+    ++counts_[kind][o];
     if (done_ == expected_) cv_.notify_all();
   }
   bool wait(std::chrono::seconds limit) {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, limit, [this] { return done_ == expected_; });
   }
-  int connected() {
+  int count(int kind, Outcome o) {
     std::lock_guard lock(mu_);
-    return connected_;
+    return counts_[kind][o];
   }
 
  private:
@@ -58,7 +69,7 @@ class Completions {
   std::condition_variable cv_;
   int expected_;
   int done_ = 0;
-  int connected_ = 0;
+  int counts_[3][4] = {};
 };
 
 // The DNS server and the io_context that runs it, on one more thread.
@@ -131,17 +142,18 @@ TEST_CASE("4 threads run one io_context; 4 threads dial through one shared Diale
   auto dial_some = [&](int t) {
     for (int i = 0; i < dials_per_thread; ++i) {
       int n = t * dials_per_thread + i;
-      std::string host = n % 3 == 1 ? "stress.heyes.test" : "127.0.0.1";
-      std::uint16_t port = n % 3 == 2 ? refused.port() : ok.port();
+      int kind = n % 3;
+      std::string host = kind == by_name ? "stress.heyes.test" : "127.0.0.1";
+      std::uint16_t port = kind == refused_literal ? refused.port() : ok.port();
       auto strand = asio::make_strand(ioc);
       auto signal = std::make_shared<asio::cancellation_signal>();
-      auto handler = [&completions, signal](std::error_code ec, asio::ip::tcp::socket s) {
-        completions.add(!ec);
+      auto handler = [&completions, signal, kind](std::error_code ec, asio::ip::tcp::socket s) {
+        completions.add(kind, ec);
         close_reset(s);
       };
       dialer.async_dial(ioc.get_executor(), host, std::to_string(port), options,
                         asio::bind_executor(strand, asio::bind_cancellation_slot(signal->slot(), handler)));
-      if (n % 3 == 0) asio::post(strand, [signal] { signal->emit(asio::cancellation_type::terminal); });
+      if (kind == cancelled_literal) asio::post(strand, [signal] { signal->emit(asio::cancellation_type::terminal); });
     }
   };
   std::vector<std::thread> dialers;
@@ -163,7 +175,13 @@ TEST_CASE("4 threads run one io_context; 4 threads dial through one shared Diale
   b2.join();
 
   REQUIRE(completions.wait(60s));
-  CHECK(completions.connected() > 0);
+  // Every dial by name connects (::1 refused or unreachable, 127.0.0.1
+  // accepts); every dial to the refused port fails with each attempt's cause;
+  // a cancelled dial either lost the race to its cancel or connected first.
+  const int per_kind = dial_threads * dials_per_thread / 3;
+  CHECK(completions.count(by_name, connected) == per_kind);
+  CHECK(completions.count(refused_literal, all_failed) == per_kind);
+  CHECK(completions.count(cancelled_literal, connected) + completions.count(cancelled_literal, aborted) == per_kind);
   CHECK(blocking_ok == 40);
   // Let lingering lookups end, then stop the runners.
   work.reset();

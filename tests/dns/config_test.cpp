@@ -166,7 +166,10 @@ TEST_CASE("resolv.conf: what glibc ignores is ignored") {
   CHECK_NOTHROW(parse_resolv_conf("lookup file bind\noptions frobnicate\n", "f", ParseMode::strict));
 }
 
-TEST_CASE("options: glibc's bounds and clamping") {
+// glibc's maxima are clamped as glibc does; below the minima, where glibc
+// misbehaves (timeout:0, attempts:0, negative values), heyes deviates and
+// raises the value to the minimum (docs/config.md).
+TEST_CASE("options: glibc's maxima clamped, heyes's own minima raised, atoi numbers, prefix flags") {
   auto opts = [](const char* text) {
     ResolverConfig c;
     heyes::dns::apply_options(c, text);

@@ -196,8 +196,10 @@ TEST_SUITE("faults") {
     CHECK(out.of(Family::v4)->error == std::error_code());
     CHECK(out.of(Family::v4)->addresses == std::vector{addr("198.51.100.7")});
     CHECK(out.of(Family::v6)->addresses == std::vector{addr("2001:db8::7")});
-    // The first query's flood (10,000, half of them before the genuine reply) went out in full.
-    CHECK(flood.spoofs_sent() >= 10'000);
+    // The genuine reply was taken from amid the forgeries of the first query
+    // of each family: no retry (one that dropped it would have asked again).
+    CHECK(flood.queries() == 2);
+    CHECK(flood.spoofs_sent() >= 5'000);  // at least the half sent before the genuine reply
     MESSAGE("spoofed replies sent: ", flood.spoofs_sent(), ", queries: ", flood.queries(),
             ", lookup took ", ms(out.elapsed), " ms");
   }

@@ -220,8 +220,9 @@ TEST_CASE("RFC 6724 section 10.2 examples") {
   }
   SUBCASE("7: longest matching prefix") {
     FakeSourceLookup src;
+    // The RFC's sources: 2001:db8:1::2 for the first, 2001:db8:3f44::2 for the second.
     src.add("2001:db8:1::1", "2001:db8:1::2");
-    src.add("2001:db8:3ffe::1", "2001:db8:1::2");
+    src.add("2001:db8:3ffe::1", "2001:db8:3f44::2");
     check_both_orders(src, "2001:db8:1::1", "2001:db8:3ffe::1");
   }
   SUBCASE("8: prefer matching label") {

@@ -162,8 +162,9 @@ Bytes TestServer::Impl::build(const Message& q, const TestAnswer& a, bool known,
   r.header.aa = true;
   const bool negative = r.header.rcode == Rcode::nxdomain || (r.header.rcode == Rcode::noerror && r.answers.empty());
   if (negative && a.negative_ttl >= 0) {
-    const auto ttl = static_cast<std::uint32_t>(a.negative_ttl);
-    r.authority.push_back(Record::make_soa(parent_of(lower(q.questions[0].name)), ttl, ttl));
+    const auto minimum = static_cast<std::uint32_t>(a.negative_ttl);
+    const auto ttl = a.soa_ttl >= 0 ? static_cast<std::uint32_t>(a.soa_ttl) : minimum;
+    r.authority.push_back(Record::make_soa(parent_of(lower(q.questions[0].name)), ttl, minimum));
   }
   Bytes out = encode(r);
   const std::size_t limit = q.edns ? std::max<std::size_t>(512, q.edns->udp_size) : 512;

@@ -30,6 +30,9 @@ struct TestAnswer {
   // NXDOMAIN and NODATA carry an SOA in the authority section whose
   // minimum (and TTL) is negative_ttl, unless it is negative.
   std::int64_t negative_ttl = 60;
+  // The SOA record's own TTL when it should differ from its minimum
+  // (RFC 2308: the negative TTL is the smaller of the two); negative: negative_ttl.
+  std::int64_t soa_ttl = -1;
   std::chrono::milliseconds delay{0};  // before replying (each transport)
   bool drop = false;                   // never reply
   bool truncate = false;               // UDP: TC=1 and no records; TCP: the full answer

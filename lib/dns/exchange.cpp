@@ -34,10 +34,20 @@ std::uint16_t random_query_id() {
 
 std::vector<Nameserver> ServerHealth::order(const std::vector<Nameserver>& servers, bool rotate,
                                             TimePoint now) {
+  return order_from(servers, rotate ? next_rotation() : 0, now);
+}
+
+unsigned ServerHealth::next_rotation() {
+  std::lock_guard lock(mu_);
+  return rotation_++;
+}
+
+std::vector<Nameserver> ServerHealth::order_from(const std::vector<Nameserver>& servers, unsigned rotation,
+                                                 TimePoint now) {
   std::lock_guard lock(mu_);
   std::erase_if(failed_until_, [now](const auto& f) { return f.second <= now; });
   const std::size_t n = servers.size();
-  const std::size_t first = (rotate && n > 0) ? rotation_++ % n : 0;
+  const std::size_t first = n > 0 ? rotation % n : 0;
   std::vector<Nameserver> healthy;
   std::vector<std::pair<TimePoint, Nameserver>> cooling;
   for (std::size_t k = 0; k < n; ++k) {

@@ -34,6 +34,11 @@ class ServerHealth {
   // rotation point when rotate is set), then the cooling ones, soonest
   // recovered first.
   std::vector<Nameserver> order(const std::vector<Nameserver>& servers, bool rotate, TimePoint now);
+  // The same from a rotation point taken with next_rotation(): a lookup
+  // takes one and keeps it for every query it sends, so that its AAAA and A
+  // queries start at the same server and the next lookup at the next one.
+  std::vector<Nameserver> order_from(const std::vector<Nameserver>& servers, unsigned rotation, TimePoint now);
+  unsigned next_rotation();
   void failed(const Nameserver& server, TimePoint now);
   void succeeded(const Nameserver& server);
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <variant>
 
 #include "cache.hpp"
@@ -52,11 +53,16 @@ class ResolverImpl final : public Resolver {
   const ResolverOptions& opts() const noexcept { return options_; }
   detail::Cache& cache() noexcept { return cache_; }
   const std::shared_ptr<detail::ServerHealth>& health() const noexcept { return health_; }
+  // resolv.conf rotate, as glibc's getaddrinfo (one res_send for A and
+  // AAAA): one step per lookup, not per query, or with two servers every
+  // AAAA would go to the first and every A to the second.
+  unsigned rotation_point() const { return options_.config.rotate ? health_->next_rotation() : 0; }
 
-  detail::ExchangeOptions exchange_options() const {
+  // rotation: the lookup's rotation point (rotation_point()), the same for all its queries.
+  detail::ExchangeOptions exchange_options(unsigned rotation) const {
     const auto& c = options_.config;
     detail::ExchangeOptions o;
-    o.servers = health_->order(c.nameservers, c.rotate, Clock::now());
+    o.servers = health_->order_from(c.nameservers, rotation, Clock::now());
     o.timeout = options_.try_timeout.count() > 0 ? options_.try_timeout
                                                  : std::chrono::duration_cast<std::chrono::milliseconds>(c.timeout);
     o.attempts = std::max(1, c.attempts);
@@ -173,6 +179,7 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   std::vector<std::unique_ptr<detail::Exchange>> exchanges_;
   detail::Exchange* v6_exchange_ = nullptr;  // asking now, for each family
   detail::Exchange* v4_exchange_ = nullptr;
+  std::optional<unsigned> rotation_;  // taken at the first query
   bool abandoned_ = false;
   bool closed_ = false;
 };
@@ -217,8 +224,9 @@ void LookupImpl::send(Family f, std::string_view name) {
   auto done = [this, f](detail::ExchangeResult r) { on_exchange(f, std::move(r)); };
   // A long search list or CNAME chain must not pile up finished exchanges.
   std::erase_if(exchanges_, [](const auto& e) { return e->finished() && e->idle(); });
+  if (!rotation_) rotation_ = resolver_->rotation_point();
   exchanges_.push_back(detail::Exchange::start_owned(shared_from_this(), strand_, std::move(asked), type_of(f),
-                                                     resolver_->exchange_options(), resolver_->health(),
+                                                     resolver_->exchange_options(*rotation_), resolver_->health(),
                                                      std::move(sent), std::move(done)));
   current(f) = exchanges_.back().get();
 }

@@ -148,12 +148,8 @@ std::optional<std::uint32_t> parse_scope(const IpAddress::Bytes& b, std::string_
 // "127.1" and "0x7f.0.0.1" too), else IPv6 with an optional %zone. A zone
 // that does not resolve leaves scope 0 (glibc does so silently).
 std::optional<Nameserver> parse_resolv_nameserver(std::string_view word, Reporter& report, int line) {
+  if (auto v4 = IpAddress::parse_inet_aton(word)) return Nameserver{*v4, 53};
   std::string text(word);
-  in_addr v4{};
-  if (::inet_aton(text.c_str(), &v4) != 0) {
-    std::uint32_t host_order = ntohl(v4.s_addr);
-    return Nameserver{IpAddress::v4(host_order), 53};
-  }
   auto pct = text.find('%');
   IpAddress::Bytes b{};
   if (::inet_pton(AF_INET6, text.substr(0, pct).c_str(), b.data()) != 1) {

@@ -35,7 +35,7 @@ LookupPlan::LookupPlan(std::string_view host, FamilySet families, const Resolver
 }
 
 void LookupPlan::settle(std::string_view host, FamilySet families, const ResolverOptions& options) {
-  if (auto literal = IpAddress::parse(host)) return answer_all("literal", {*literal}, host);
+  if (auto literal = IpAddress::parse_numeric_host(host)) return answer_all("literal", {*literal}, host);
   if (auto ec = validate_host_name(host)) return fail_all(ec, "validation", host);
   std::string_view bare = host;
   if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);

@@ -70,6 +70,13 @@ void check_names(std::string_view name, std::string_view search_text) {
   if (valid) {
     auto bare = name.back() == '.' ? name.substr(0, name.size() - 1) : name;
     require(!bare.empty() && bare.size() <= 253, "valid names have 1..253 characters");
+    require(bare.find('\\') == std::string_view::npos, "no backslash in a valid name");
+    // What is valid can be asked: the codec never throws for it, and the
+    // question it writes decodes back to the same name.
+    auto wire = heyes::dns::encode(heyes::dns::make_query(1, bare, heyes::dns::RecordType::a));
+    auto back = heyes::dns::decode(wire);
+    require(back && back.message->questions.size() == 1 && back.message->questions[0].name == bare,
+            "a valid name encodes into a query that decodes to it");
   }
   if (heyes::dns::is_localhost_name(name)) require(valid, "localhost names are valid names");
 

@@ -64,10 +64,17 @@ class LookupPlan {
   void take_actions(std::vector<PlanAction>& out);
   // Every requested family has its event.
   bool finished() const noexcept { return finished_; }
+  // The families the lookup was asked for.
+  FamilySet wanted() const noexcept { return {v6_.wanted, v4_.wanted}; }
   // The name family f is being asked about now (after an Ask for it).
   std::string_view asked_name(Family f) const;
 
  private:
+  // What the current candidate's failure means for the search walk, in
+  // increasing strength (glibc's __res_context_search): try the next
+  // candidate; end the walk, trying the name as-is if not yet tried; stop.
+  enum class Walk { next, as_is, stop };
+
   struct FamilyState {
     explicit FamilyState(Family f) : family(f) {}
     Family family;

@@ -264,18 +264,23 @@ void LookupImpl::send(Family f, std::string_view name) {
 void LookupImpl::on_exchange(Family f, detail::ExchangeResult r) {
   current(f) = nullptr;
   if (closed_) return;
-  if (r.error)
-    pending_->plan.on_failure(f, r.error);
-  else
-    pending_->plan.on_response(f, *r.response);
-  pump();
+  guarded([&] {
+    if (r.error)
+      pending_->plan.on_failure(f, r.error, r.kind);
+    else
+      pending_->plan.on_response(f, *r.response);
+    pump();
+  });
 }
 
 void LookupImpl::deliver(const ResolveEvent& e) {
   std::lock_guard lock(deliver_mu_);
   if (stopped() || !on_event_) return;
   auto handler = on_event_;  // the handler may cancel (and so clear on_event_) while it runs
+  (e.family == Family::v6 ? delivered_.v6 : delivered_.v4) = true;
+  in_handler_ = true;
   handler(e);
+  in_handler_ = false;
 }
 
 // Closes every socket and drops the handlers (which may own this lookup).

@@ -68,16 +68,27 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
 
   const asio::any_io_executor& strand() const { return strand_; }
 
-  void start();
-  void cancel();
+  // Every entry from asio: the work runs inside guarded().
+  void start() {
+    guarded([this] { begin(); });
+  }
+  void cancel() {
+    guarded([this] { stop(); });
+  }
 
  private:
+  template <class Fn>
+  void guarded(Fn&& fn);
+  void fail_unexpected(std::error_code ec);
+  void begin();
+  void stop();
   void start_lookup(dns::Resolver::Prepared prepared);
   std::vector<IpAddress> order(std::vector<IpAddress> candidates, std::optional<Family> continue_after,
                                TimePoint now) const;
 
   void on_resolve_event(const dns::ResolveEvent& event);
   void feed(TimePoint now, dns::ResolveEvent& event);
+  void trace_dropped(TimePoint now, const dns::ResolveEvent& event);
   void on_query(const dns::QueryNote& note);
   void on_connect(race::AttemptId id, std::error_code ec);
   void on_timer(std::error_code ec, std::uint64_t generation);
@@ -200,8 +211,18 @@ void DialOp::on_resolve_event(const dns::ResolveEvent& event) {
 }
 
 void DialOp::feed(TimePoint now, dns::ResolveEvent& e) {
+  if (!e.dropped.empty()) trace_dropped(now, e);
   if (e.error) race_->on_answer_error(now, e.family, e.error);
   else race_->on_answer(now, e.family, std::move(e.addresses));
+}
+
+// The answer held addresses no connection can go to: say which were left out and why.
+void DialOp::trace_dropped(TimePoint now, const dns::ResolveEvent& e) {
+  if (!trace_.enabled()) return;
+  const auto t = std::chrono::duration_cast<std::chrono::microseconds>(now - race_->start());
+  for (const auto& d : e.dropped)
+    trace_.add({t, std::string(event::dns_dropped), e.family, d.address,
+                d.reason + " address in the DNS answer for " + e.name + ": not dialable, dropped"});
 }
 
 void DialOp::on_query(const dns::QueryNote& note) {

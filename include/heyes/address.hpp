@@ -61,6 +61,15 @@ class IpAddress {
   // "%zone" (an interface name or number; IPv6 only). Anything else, including
   // an empty string, an unknown interface or embedded NULs, gives nullopt.
   static std::optional<IpAddress> parse(std::string_view text) noexcept;
+  // IPv4 in every form inet_aton reads, with nothing after it (glibc's
+  // __inet_aton_exact, as getaddrinfo and resolv.conf use it): 1 to 4 parts
+  // separated by dots, each decimal, octal (leading 0) or hex (0x); the last
+  // part fills the bytes left ("127.1", "0x7f.0.0.1", "2130706433").
+  static std::optional<IpAddress> parse_inet_aton(std::string_view text) noexcept;
+  // A numeric host as getaddrinfo reads it: parse_inet_aton, else parse().
+  // What a dial and a lookup take as an address literal; to_string() prints
+  // the canonical form ("127.1" -> "127.0.0.1").
+  static std::optional<IpAddress> parse_numeric_host(std::string_view text) noexcept;
 
   Family family() const noexcept { return is_v4() ? Family::v4 : Family::v6; }
   bool is_v4() const noexcept;

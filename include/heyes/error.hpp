@@ -26,6 +26,7 @@ enum class errc {
   parse_error,           // a configuration file or argument could not be parsed
   attempt_abandoned,     // one attempt was closed at the in-flight cap to make room for a newer one
   attempt_timed_out,     // one attempt reached the per-attempt timeout
+  internal_error,        // heyes itself failed (an unexpected exception), reported instead of thrown
 };
 
 const std::error_category& category() noexcept;

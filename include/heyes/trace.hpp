@@ -30,6 +30,7 @@ inline constexpr std::string_view failed = "failed";                    // the w
 inline constexpr std::string_view warning = "warning";                  // a setting outside its recommended range
 inline constexpr std::string_view attempt_delay = "attempt_delay";      // the delay after an attempt_start, and its evidence
 inline constexpr std::string_view attempt_abandoned = "attempt_abandoned";  // closed at the in-flight cap or its own timeout
+inline constexpr std::string_view dns_dropped = "dns_dropped";  // an undialable address left out of a DNS answer (detail: why)
 }  // namespace event
 
 struct TraceEvent {

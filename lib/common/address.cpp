@@ -36,7 +36,60 @@ std::optional<std::uint32_t> parse_zone(std::string_view zone) noexcept {
   return index;
 }
 
+// One part of an inet_aton address, as strtoul(base 0) reads it: 0x/0X and
+// hex digits, a leading 0 and octal digits, else decimal. The value
+// saturates above 2^32 (every such part is out of range anyway); nullopt
+// when the text is not one whole number ("0x", "08", "1a").
+std::optional<std::uint64_t> parse_aton_part(std::string_view part) noexcept {
+  if (part.empty() || part.front() < '0' || part.front() > '9') return std::nullopt;
+  unsigned base = 10;
+  if (part.size() >= 2 && part[0] == '0' && (part[1] == 'x' || part[1] == 'X')) {
+    base = 16;
+    part.remove_prefix(2);
+    if (part.empty()) return std::nullopt;  // strtoul reads "0", leaving an 'x'
+  } else if (part.size() >= 2 && part[0] == '0') {
+    base = 8;
+  }
+  std::uint64_t value = 0;
+  for (char c : part) {
+    unsigned digit = 0;
+    if (c >= '0' && c <= '9') digit = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f') digit = static_cast<unsigned>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') digit = static_cast<unsigned>(c - 'A' + 10);
+    else return std::nullopt;
+    if (digit >= base) return std::nullopt;
+    value = std::min<std::uint64_t>(value * base + digit, std::uint64_t{1} << 33);
+  }
+  return value;
+}
+
 }  // namespace
+
+std::optional<IpAddress> IpAddress::parse_inet_aton(std::string_view text) noexcept {
+  // Up to three parts of one byte each, then a last part that fills the
+  // bytes left: a.b.c.d, a.b.c (c: 16 bits), a.b (b: 24 bits), a (32 bits).
+  std::uint32_t head = 0;
+  std::size_t parts = 0;
+  for (;;) {
+    auto dot = text.find('.');
+    auto value = parse_aton_part(text.substr(0, dot));
+    if (!value) return std::nullopt;
+    if (dot == std::string_view::npos) {
+      const std::uint64_t last_max = parts == 0 ? 0xffffffffu : (std::uint64_t{1} << (8 * (4 - parts))) - 1;
+      if (*value > last_max) return std::nullopt;
+      return v4(head | static_cast<std::uint32_t>(*value));
+    }
+    if (parts == 3 || *value > 0xff) return std::nullopt;
+    head |= static_cast<std::uint32_t>(*value) << (8 * (3 - parts));
+    ++parts;
+    text.remove_prefix(dot + 1);
+  }
+}
+
+std::optional<IpAddress> IpAddress::parse_numeric_host(std::string_view text) noexcept {
+  if (auto v4 = parse_inet_aton(text)) return v4;
+  return parse(text);
+}
 
 std::string_view to_string(Family f) noexcept { return f == Family::v4 ? "ipv4" : "ipv6"; }
 

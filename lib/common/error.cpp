@@ -25,6 +25,7 @@ class Category final : public std::error_category {
       case errc::parse_error: return "parse error";
       case errc::attempt_abandoned: return "abandoned for a newer attempt";
       case errc::attempt_timed_out: return "connection attempt timed out";
+      case errc::internal_error: return "internal error in heyes";
     }
     return "unknown heyes error";
   }

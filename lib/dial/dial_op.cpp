@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "attempts.hpp"
+#include "common/exception_error.hpp"
 #include "dialer_state.hpp"
 #include "heyes/select/sort.hpp"
 #include "plan.hpp"
@@ -67,16 +68,27 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
 
   const asio::any_io_executor& strand() const { return strand_; }
 
-  void start();
-  void cancel();
+  // Every entry from asio: the work runs inside guarded().
+  void start() {
+    guarded([this] { begin(); });
+  }
+  void cancel() {
+    guarded([this] { stop(); });
+  }
 
  private:
+  template <class Fn>
+  void guarded(Fn&& fn);
+  void fail_unexpected(std::error_code ec);
+  void begin();
+  void stop();
   void start_lookup(dns::Resolver::Prepared prepared);
   std::vector<IpAddress> order(std::vector<IpAddress> candidates, std::optional<Family> continue_after,
                                TimePoint now) const;
 
   void on_resolve_event(const dns::ResolveEvent& event);
   void feed(TimePoint now, dns::ResolveEvent& event);
+  void trace_dropped(TimePoint now, const dns::ResolveEvent& event);
   void on_query(const dns::QueryNote& note);
   void on_connect(race::AttemptId id, std::error_code ec);
   void on_timer(std::error_code ec, std::uint64_t generation);
@@ -102,10 +114,32 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
 
 // ---- start ---------------------------------------------------------------
 
+// An exception heyes did not expect (out of memory, a bug) ends the dial
+// with an error to its handler instead of leaving the caller's run() (on
+// asio::thread_pool that would abort the process). Once the dial has
+// completed, what is thrown comes from the handler itself (dispatched
+// inline) and passes, as asio's rule for handlers says.
+template <class Fn>
+void DialOp::guarded(Fn&& fn) {
+  try {
+    fn();
+  } catch (...) {
+    if (!completion_) throw;
+    fail_unexpected(error_from_current_exception());
+  }
+}
+
+void DialOp::fail_unexpected(std::error_code ec) {
+  if (wakeup_.timer) wakeup_.timer->cancel();
+  attempts_.close_all();
+  if (auto lookup = lookup_.lock()) lookup->cancel();
+  fail_early(Clock::now(), ec);
+}
+
 // The inputs were checked by the plan; an address literal skips DNS, a name
 // asks only for the families this host can use (AI_ADDRCONFIG), and
 // localhost, the hosts file or a warm cache answer without a lookup.
-void DialOp::start() {
+void DialOp::begin() {
   TimePoint now = Clock::now();
   if (plan_.error) return fail_early(now, plan_.error);
   if (!plan_.literal && plan_.addrconfig)
@@ -134,8 +168,9 @@ void DialOp::start() {
 void DialOp::start_lookup(dns::Resolver::Prepared prepared) {
   auto self = shared_from_this();
   lookup_ = dialer_->resolver->start(
-      strand_, std::move(prepared), [self](const dns::ResolveEvent& e) { self->on_resolve_event(e); },
-      [self](const dns::QueryNote& q) { self->on_query(q); });
+      strand_, std::move(prepared),
+      [self](const dns::ResolveEvent& e) { self->guarded([&] { self->on_resolve_event(e); }); },
+      [self](const dns::QueryNote& q) { self->guarded([&] { self->on_query(q); }); });
 }
 
 // The one ordering pipeline (heyes/select), with this dial's policy and the
@@ -159,7 +194,7 @@ std::vector<IpAddress> DialOp::order(std::vector<IpAddress> candidates, std::opt
 
 // ---- events --------------------------------------------------------------
 
-void DialOp::cancel() {
+void DialOp::stop() {
   if (!completion_) return;
   TimePoint now = Clock::now();
   if (!race_) return fail_early(now, asio::error::operation_aborted);
@@ -176,8 +211,18 @@ void DialOp::on_resolve_event(const dns::ResolveEvent& event) {
 }
 
 void DialOp::feed(TimePoint now, dns::ResolveEvent& e) {
+  if (!e.dropped.empty()) trace_dropped(now, e);
   if (e.error) race_->on_answer_error(now, e.family, e.error);
   else race_->on_answer(now, e.family, std::move(e.addresses));
+}
+
+// The answer held addresses no connection can go to: say which were left out and why.
+void DialOp::trace_dropped(TimePoint now, const dns::ResolveEvent& e) {
+  if (!trace_.enabled()) return;
+  const auto t = std::chrono::duration_cast<std::chrono::microseconds>(now - race_->start());
+  for (const auto& d : e.dropped)
+    trace_.add({t, std::string(event::dns_dropped), e.family, d.address,
+                d.reason + " address in the DNS answer for " + e.name + ": not dialable, dropped"});
 }
 
 void DialOp::on_query(const dns::QueryNote& note) {
@@ -240,7 +285,7 @@ void DialOp::execute(TimePoint now, const race::Action& action) {
 void DialOp::start_attempt(TimePoint now, const race::StartAttempt& s) {
   auto ec = attempts_.connect(s.id, s.address, plan_.port,
                               asio::bind_executor(strand_, [self = shared_from_this(), id = s.id](std::error_code e) {
-                                self->on_connect(id, e);
+                                self->guarded([&] { self->on_connect(id, e); });
                               }));
   if (ec) race_->on_failed(now, s.id, ec);
 }
@@ -250,7 +295,9 @@ void DialOp::arm_timer(TimePoint deadline) {
   if (!wakeup_.timer) wakeup_.timer.emplace(strand_);
   wakeup_.timer->expires_at(deadline);
   wakeup_.timer->async_wait(asio::bind_executor(
-      strand_, [self = shared_from_this(), g = wakeup_.generation](std::error_code ec) { self->on_timer(ec, g); }));
+      strand_, [self = shared_from_this(), g = wakeup_.generation](std::error_code ec) {
+        self->guarded([&] { self->on_timer(ec, g); });
+      }));
 }
 
 // The race is over: hand the winner's socket over and close the others, let

@@ -37,7 +37,7 @@ std::error_code check(std::string_view service, const DialOptions& options, Dial
   if (!allowed.v6 && !allowed.v4) return errc::family_unavailable;
   plan.allowed = allowed;
 
-  if (auto literal = IpAddress::parse(plan.host)) {
+  if (auto literal = IpAddress::parse_numeric_host(plan.host)) {
     bool v6 = literal->is_v6();
     if (!(v6 ? allowed.v6 : allowed.v4)) return errc::family_unavailable;
     plan.literal = literal;

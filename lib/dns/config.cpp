@@ -148,12 +148,8 @@ std::optional<std::uint32_t> parse_scope(const IpAddress::Bytes& b, std::string_
 // "127.1" and "0x7f.0.0.1" too), else IPv6 with an optional %zone. A zone
 // that does not resolve leaves scope 0 (glibc does so silently).
 std::optional<Nameserver> parse_resolv_nameserver(std::string_view word, Reporter& report, int line) {
+  if (auto v4 = IpAddress::parse_inet_aton(word)) return Nameserver{*v4, 53};
   std::string text(word);
-  in_addr v4{};
-  if (::inet_aton(text.c_str(), &v4) != 0) {
-    std::uint32_t host_order = ntohl(v4.s_addr);
-    return Nameserver{IpAddress::v4(host_order), 53};
-  }
   auto pct = text.find('%');
   IpAddress::Bytes b{};
   if (::inet_pton(AF_INET6, text.substr(0, pct).c_str(), b.data()) != 1) {
@@ -175,6 +171,18 @@ bool keyword_matches(std::string_view line, std::string_view keyword) {
          (line[keyword.size()] == ' ' || line[keyword.size()] == '\t');
 }
 
+// One search-list domain: "." (the name as-is at this place) or a valid
+// host name; anything else could only make candidates that are not host
+// names, so it is dropped with a diagnostic naming where it came from.
+void add_search_domain(ResolverConfig& config, std::string_view domain, std::string_view source, Reporter& report,
+                       int line) {
+  if (domain != "." && validate_host_name(domain)) {
+    report.error(line, std::string(source) + ": bad domain " + quote(domain) + " dropped");
+    return;
+  }
+  config.search.emplace_back(domain);
+}
+
 // "search a b" / "domain a": the search list, replaced by the last such line.
 void parse_search_line(ResolverConfig& config, std::string_view keyword, std::string_view rest, Reporter& report,
                        int line) {
@@ -191,9 +199,7 @@ void parse_search_line(ResolverConfig& config, std::string_view keyword, std::st
   for (auto w : words) {
     if (w.front() == '#' || w.front() == ';')
       report.note(line, std::string(keyword) + ": " + quote(w) + " is read as a domain (no trailing comments)");
-    else if (w != "." && validate_host_name(w))
-      report.error(line, std::string(keyword) + ": bad domain " + quote(w));
-    config.search.emplace_back(w);
+    add_search_domain(config, w, keyword, report, line);
   }
 }
 
@@ -239,8 +245,14 @@ void parse_resolv_line(ResolverConfig& config, std::string_view text, Reporter& 
   report.note(line, "unknown keyword " + quote(words.front()) + " ignored");
 }
 
-// The label checks of validate_host_name on a name without its trailing dot.
+// The label checks of validate_host_name on a name without its trailing dot:
+// glibc's res_hnok, which getaddrinfo applies before it sends a query.
+// Labels of 1..63 letters, digits, hyphens and underscores (RFC 1123 §2.1
+// plus the underscore real names carry); the name does not start with a
+// hyphen (it would read as a program option). No other byte, so no
+// RFC 1035 §5.1 backslash escape: a host name never needs one.
 bool labels_valid(std::string_view name) noexcept {
+  if (name.empty() || name.front() == '-') return false;
   std::size_t label = 0;
   for (char c : name) {
     if (c == '.') {
@@ -248,8 +260,8 @@ bool labels_valid(std::string_view name) noexcept {
       label = 0;
       continue;
     }
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || ++label > 63) return false;
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok || ++label > 63) return false;
   }
   return label > 0;
 }
@@ -308,13 +320,18 @@ void apply_environment(ResolverConfig& config, const Environment& env, std::vect
     std::string_view value = env.localdomain;
     value = value.substr(0, value.find('\n'));
     config.search.clear();
-    for (auto w : split_words(value)) config.search.emplace_back(w);
+    Reporter report("LOCALDOMAIN", ParseMode::lenient, warnings);
+    for (auto w : split_words(value)) add_search_domain(config, w, "search", report, 0);
+    report.finish();
   }
   // No search list: the domain of the host name, as glibc's domain_from_hostname.
   if (config.search.empty()) {
     auto dot = env.hostname.find('.');
-    if (dot != std::string_view::npos && dot + 1 < env.hostname.size())
-      config.search.emplace_back(env.hostname.substr(dot + 1));
+    if (dot != std::string_view::npos && dot + 1 < env.hostname.size()) {
+      Reporter report("hostname", ParseMode::lenient, warnings);
+      add_search_domain(config, env.hostname.substr(dot + 1), "domain", report, 0);
+      report.finish();
+    }
   }
   if (env.res_options != nullptr) {
     Reporter report("RES_OPTIONS", ParseMode::lenient, warnings);

@@ -30,6 +30,18 @@ std::uint16_t random_query_id() {
   return static_cast<std::uint16_t>(rd());
 }
 
+namespace {
+
+// asio reports errno values in a category of its own that std::errc does not
+// match ("asio.system"): the same value in std::system_category does, so a
+// caller can test the error with std::errc::too_many_files_open.
+std::error_code as_std_system(std::error_code ec) {
+  if (ec && ec.category() == asio::error::get_system_category()) return {ec.value(), std::system_category()};
+  return ec;
+}
+
+}  // namespace
+
 // ---- ServerHealth ----
 
 std::vector<Nameserver> ServerHealth::order(const std::vector<Nameserver>& servers, bool rotate,
@@ -135,7 +147,8 @@ Exchange::Hold Exchange::keep_alive() {
 
 void Exchange::begin() {
   if (options_.servers.empty())
-    return finish({make_error_code(errc::dns_server_failure), {}, {}, "no nameserver configured"});
+    return finish({make_error_code(errc::dns_server_failure), FailureKind::unanswered, std::nullopt, {},
+                   "no nameserver configured"});
   try_server();
 }
 
@@ -151,6 +164,14 @@ void Exchange::try_server() {
   ++generation_;
   sockets_->close();
   query_ = make_query(random_query_id(), name_, type_, edns_);
+  // The codec refuses a name it cannot write (a label over 63 bytes, a bad
+  // escape): no server could answer it, so the question fails here.
+  try {
+    wire_ = encode(query_);
+  } catch (const std::exception& e) {
+    return finish({make_error_code(errc::bad_host_name), FailureKind::unanswered, std::nullopt,
+                   options_.servers[server_], e.what()});
+  }
   if (options_.use_vc)
     send_tcp();
   else
@@ -176,11 +197,9 @@ void Exchange::send_udp() {
   std::error_code ec;
   s.open(peer.protocol(), ec);
   if (!ec) s.connect(peer, ec);
-  std::vector<std::uint8_t> bytes;
-  if (!ec) {
-    bytes = encode(query_);
-    s.send(asio::buffer(bytes), 0, ec);
-  }
+  if (!ec) s.send(asio::buffer(wire_), 0, ec);
+  ec = as_std_system(ec);
+  if (is_local_failure(ec)) return fail_local(ec, fmt::format("{}: {}", server.to_string(), ec.message()));
   if (ec) return fail_try(ec == asio::error::connection_refused ? Outcome::unreachable : Outcome::server_failure,
                           fmt::format("{}: {}", server.to_string(), ec.message()));
   if (sent_) sent_(server.to_string());
@@ -212,15 +231,16 @@ void Exchange::receive_udp() {
 void Exchange::send_tcp() {
   const Nameserver& server = options_.servers[server_];
   auto& s = *sockets_;
-  const auto bytes = encode(query_);
-  s.out.assign(bytes.size() + 2, 0);
-  s.out[0] = static_cast<std::uint8_t>(bytes.size() >> 8);
-  s.out[1] = static_cast<std::uint8_t>(bytes.size());
-  std::copy(bytes.begin(), bytes.end(), s.out.begin() + 2);
+  s.out.assign(wire_.size() + 2, 0);
+  s.out[0] = static_cast<std::uint8_t>(wire_.size() >> 8);
+  s.out[1] = static_cast<std::uint8_t>(wire_.size());
+  std::copy(wire_.begin(), wire_.end(), s.out.begin() + 2);
   arm_timer();
   s.tcp.async_connect(tcp_endpoint(server), [self = keep_alive(), g = generation_](std::error_code ec) {
     if (self->stale(g)) return;
     const Nameserver& srv = self->options_.servers[self->server_];
+    ec = as_std_system(ec);
+    if (is_local_failure(ec)) return self->fail_local(ec, fmt::format("{}/tcp: {}", srv.to_string(), ec.message()));
     if (ec)
       return self->fail_try(ec == asio::error::connection_refused ? Outcome::unreachable : Outcome::server_failure,
                             fmt::format("{}/tcp: {}", srv.to_string(), ec.message()));
@@ -271,9 +291,11 @@ void Exchange::on_response(Message m, bool tcp) {
   }
   if (rcode == Rcode::noerror || rcode == Rcode::nxdomain) {
     health_->succeeded(server);
-    return finish({{}, std::move(m), server, {}});
+    return finish({{}, FailureKind::unanswered, std::move(m), server, {}});
   }
-  const auto outcome = (rcode == Rcode::refused || rcode == Rcode::notimp) ? Outcome::refused : Outcome::server_failure;
+  const auto outcome = (rcode == Rcode::refused || rcode == Rcode::notimp) ? Outcome::refused
+                       : rcode == Rcode::servfail                          ? Outcome::servfail
+                                                                           : Outcome::server_failure;
   fail_try(outcome, fmt::format("{}: {}", server.to_string(), to_string(rcode)));
 }
 
@@ -287,15 +309,26 @@ void Exchange::fail_try(Outcome outcome, std::string detail) {
     saw_bad_ = true;
   else if (outcome != Outcome::timeout)
     saw_failure_ = true;
+  saw_servfail_ = saw_servfail_ || outcome == Outcome::servfail;
+  only_unreachable_ = only_unreachable_ && outcome == Outcome::unreachable;
   edns_ = options_.edns;
   if (++server_ == options_.servers.size()) {
     server_ = 0;
     if (++round_ >= options_.attempts) {
       const errc e = saw_failure_ ? errc::dns_server_failure : saw_bad_ ? errc::dns_bad_response : errc::dns_timeout;
-      return finish({make_error_code(e), std::nullopt, server, std::move(detail)});
+      const FailureKind kind = saw_servfail_       ? FailureKind::servfail
+                               : only_unreachable_ ? FailureKind::unreachable
+                                                   : FailureKind::unanswered;
+      return finish({make_error_code(e), kind, std::nullopt, server, std::move(detail)});
     }
   }
   try_server();
+}
+
+// This host cannot send (EMFILE, ENFILE, ENOBUFS, ENOMEM): the same would
+// happen with every server, and the error is the host's, so it is the result.
+void Exchange::fail_local(std::error_code ec, std::string detail) {
+  finish({ec, FailureKind::local, std::nullopt, options_.servers[server_], std::move(detail)});
 }
 
 // done runs from a fresh handler: never inside start() or the caller's own

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "failure.hpp"
 #include "heyes/dns/config.hpp"
 #include "message.hpp"
 
@@ -58,7 +59,10 @@ struct ExchangeOptions {
 };
 
 struct ExchangeResult {
-  std::error_code error;            // empty, dns_timeout, dns_server_failure or dns_bad_response
+  // Empty, dns_timeout, dns_server_failure, dns_bad_response, bad_host_name
+  // (a name the codec cannot encode) or a local system error (EMFILE, ...).
+  std::error_code error;
+  FailureKind kind = FailureKind::unanswered;  // when error is set
   std::optional<Message> response;  // a NOERROR or NXDOMAIN response when error is empty
   Nameserver server;                // who answered (or failed last)
   std::string detail;               // the last failure's reason, for traces
@@ -67,7 +71,8 @@ struct ExchangeResult {
 // Asks servers one question: UDP (connected socket, kernel-chosen port,
 // fresh ID), TC=1 -> TCP to the same server, FORMERR to EDNS -> once more
 // without OPT, SERVFAIL/REFUSED/NOTIMP, ICMP refused or timeout -> next
-// server, attempts rounds. Everything runs on ex, which must be a strand or
+// server, attempts rounds. A local failure (no descriptor, no buffer) ends
+// it at once with that error: no other server would fare better. Everything runs on ex, which must be a strand or
 // a single-threaded executor; done is called once, posted to ex, unless
 // cancelled before it runs. Its pending operations own what keeps it: itself
 // (start) or its owner (start_owned).
@@ -101,7 +106,7 @@ class Exchange {
 
  private:
   struct Sockets;
-  enum class Outcome { timeout, unreachable, server_failure, refused, bad_response };
+  enum class Outcome { timeout, unreachable, server_failure, servfail, refused, bad_response };
 
   // What a pending operation holds: this exchange (sharing its keeper's
   // count) and the token whose expiry is idle().
@@ -120,6 +125,7 @@ class Exchange {
   void arm_timer();
   void on_response(Message m, bool tcp);
   void fail_try(Outcome outcome, std::string detail);
+  void fail_local(std::error_code ec, std::string detail);
   void finish(ExchangeResult r);
   bool stale(unsigned generation) const noexcept { return finished_ || generation != generation_; }
 
@@ -139,8 +145,10 @@ class Exchange {
   unsigned generation_ = 0;  // bumped per try: completions of an older try are ignored
   bool finished_ = false;
   bool cancelled_ = false;
-  bool saw_failure_ = false, saw_bad_ = false;
+  bool saw_failure_ = false, saw_bad_ = false, saw_servfail_ = false;
+  bool only_unreachable_ = true;  // every failed try so far met ICMP port unreachable
   Message query_;
+  std::vector<std::uint8_t> wire_;  // query_ encoded
 };
 
 }  // namespace heyes::dns::detail

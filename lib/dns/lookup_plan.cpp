@@ -6,6 +6,7 @@
 
 #include "answer.hpp"
 #include "heyes/dns/hosts.hpp"
+#include "parse_support.hpp"
 #include "heyes/error.hpp"
 
 namespace heyes::dns::detail {
@@ -35,7 +36,7 @@ LookupPlan::LookupPlan(std::string_view host, FamilySet families, const Resolver
 }
 
 void LookupPlan::settle(std::string_view host, FamilySet families, const ResolverOptions& options) {
-  if (auto literal = IpAddress::parse(host)) return answer_all("literal", {*literal}, host);
+  if (auto literal = IpAddress::parse_numeric_host(host)) return answer_all("literal", {*literal}, host);
   if (auto ec = validate_host_name(host)) return fail_all(ec, "validation", host);
   std::string_view bare = host;
   if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);
@@ -51,6 +52,9 @@ void LookupPlan::settle(std::string_view host, FamilySet families, const Resolve
   }
   candidates_ = candidate_names(host, options.config);
   if (candidates_.empty()) return fail_all(errc::bad_host_name, "validation", host);
+  auto as_is = std::find_if(candidates_.begin(), candidates_.end(), [&](const auto& c) { return iequals(c, bare); });
+  as_is_ = static_cast<std::size_t>(as_is - candidates_.begin());
+  as_is_first_ = as_is_ == 0 && std::count(bare.begin(), bare.end(), '.') >= options.config.ndots;
 }
 
 void LookupPlan::answer_all(std::string_view source, const std::vector<IpAddress>& addresses,
@@ -86,7 +90,8 @@ void LookupPlan::start_candidate() {
     if (!s->wanted || s->delivered) continue;
     s->result.reset();
     s->cname_target.clear();
-    s->hops = 0;
+    s->followed.clear();
+    s->walk = Walk::next;
     s->chain_ttl = max_ttl_;
     s->ask_due = true;
   }
@@ -108,8 +113,14 @@ void LookupPlan::on_cached(Family f, CachedAnswer hit) {
   record(s, std::move(e));
 }
 
-void LookupPlan::on_failure(Family f, std::error_code ec) {
+void LookupPlan::on_failure(Family f, std::error_code ec, FailureKind kind) {
   FamilyState& s = state(f);
+  // glibc's walk: SERVFAIL goes on to the next candidate like NXDOMAIN; a
+  // timeout or a refusal ends it (the name as-is still gets its try); no
+  // server at all (ECONNREFUSED) or a failure of this host ends the lookup.
+  s.walk = kind == FailureKind::servfail                                        ? Walk::next
+           : kind == FailureKind::unreachable || kind == FailureKind::local ? Walk::stop
+                                                                                : Walk::as_is;
   record(s, error_event(ec, "dns", asked_name(f)));
 }
 
@@ -118,21 +129,31 @@ void LookupPlan::on_failure(Family f, std::error_code ec) {
 void LookupPlan::on_response(Family f, const Message& response) {
   FamilyState& s = state(f);
   const RecordType type = type_of(f);
-  auto a = interpret(response, asked_name(f), type, max_cname_hops - s.hops);
-  s.hops += a.hops;
+  auto a = interpret(response, asked_name(f), type);
   ResolveEvent e = error_event({}, "dns", a.name);
+  e.dropped = std::move(a.dropped);
   switch (a.kind) {
     case Answer::Kind::addresses:
-      e.addresses = std::move(a.addresses);
       e.ttl = std::min({s.chain_ttl, *a.ttl, max_ttl_});
+      // Only undialable addresses: the name has none to connect to (not cached).
+      if (a.addresses.empty()) {
+        e.error = errc::no_address;
+        return record(s, std::move(e));
+      }
+      e.addresses = std::move(a.addresses);
       s.store = CachedAnswer{e.addresses, {}, e.name, e.ttl};
       return record(s, std::move(e));
     case Answer::Kind::follow:
       s.chain_ttl = std::min(s.chain_ttl, *a.ttl);
-      if (s.hops >= max_cname_hops) {
+      // A chain that leaves its answer: a new query for its end, at most
+      // max_cname_queries of them, never for a name this chain has asked.
+      if (static_cast<int>(s.followed.size()) >= max_cname_queries || names_equal(a.name, candidate()) ||
+          std::any_of(s.followed.begin(), s.followed.end(), [&](const auto& n) { return names_equal(n, a.name); })) {
         e.error = errc::dns_bad_response;
+        s.walk = Walk::as_is;
         return record(s, std::move(e));
       }
+      s.followed.push_back(a.name);
       s.cname_target = std::move(a.name);
       s.ask_due = true;
       return;
@@ -148,7 +169,10 @@ void LookupPlan::on_response(Family f, const Message& response) {
     case Answer::Kind::bad:
       break;
   }
+  // An answer that cannot be used (a CNAME loop, a CNAME to the root) ends
+  // the walk as glibc's NO_RECOVERY does.
   e.error = errc::dns_bad_response;
+  s.walk = Walk::as_is;
   record(s, std::move(e));
 }
 
@@ -192,13 +216,15 @@ void LookupPlan::take_actions(std::vector<PlanAction>& out) {
 void LookupPlan::decide() {
   for (const FamilyState* s : {&v6_, &v4_})
     if (s->wanted && s->result && !s->result->error) winner_ = true;
-  const bool last = candidate_ + 1 >= candidates_.size();
+  const std::size_t next = next_candidate();
+  const bool last = next == candidates_.size();
   bool all_done = true, all_failed = true;
   for (FamilyState* s : {&v6_, &v4_}) {
     if (!s->wanted || s->delivered) continue;
     if (s->result && (!s->result->error || winner_ || last)) {
-      // As glibc's res_search: a NODATA anywhere, else a server failure, beats NXDOMAIN.
-      if (s->result->error && !winner_)
+      // As glibc's res_search: a NODATA anywhere, else a server failure, beats
+      // NXDOMAIN; a failure that stopped the lookup is reported as it is.
+      if (s->result->error && !winner_ && s->walk != Walk::stop)
         s->result->error = s->had_nodata ? make_error_code(errc::no_data) : s->failure ? s->failure : s->result->error;
       deliver(*s);
     }
@@ -210,9 +236,32 @@ void LookupPlan::decide() {
     return;
   }
   if (!winner_ && all_failed && !last) {
-    ++candidate_;
+    candidate_ = next;
     start_candidate();
   }
+}
+
+// The candidate to ask once every family of the current one has failed, or
+// candidates_.size() when the walk is over. The strongest failure of the
+// families decides; the answers still awaited can only make it stronger.
+std::size_t LookupPlan::next_candidate() const {
+  Walk walk = Walk::next;
+  for (const FamilyState* s : {&v6_, &v4_})
+    if (s->wanted && !s->delivered && s->result && s->result->error) walk = std::max(walk, s->walk);
+  const std::size_t end = candidates_.size();
+  const std::size_t following = candidate_ + 1 < end ? candidate_ + 1 : end;
+  switch (walk) {
+    case Walk::next:
+      return following;
+    case Walk::as_is:
+      // The name tried first for its dots goes on to the search list whatever
+      // its failure; a search-list candidate's failure leaves only the as-is try.
+      if (candidate_ == as_is_ && as_is_first_) return following;
+      return as_is_ > candidate_ && as_is_ < end ? as_is_ : end;
+    case Walk::stop:
+      break;
+  }
+  return end;
 }
 
 // Taken by the next take_actions(); the result keeps its error for decide().

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cache.hpp"
+#include "failure.hpp"
 #include "heyes/address.hpp"
 #include "message.hpp"
 #include "heyes/dns/resolver.hpp"
@@ -52,7 +53,8 @@ class LookupPlan {
   // ---- inputs: an answer to an Ask ----
   void on_cached(Family f, CachedAnswer hit);
   void on_response(Family f, const Message& response);  // a NOERROR or NXDOMAIN response
-  void on_failure(Family f, std::error_code ec);         // timeout, server failure, bad response
+  // Timeout, server failure, bad response, a local error; kind steers the search walk.
+  void on_failure(Family f, std::error_code ec, FailureKind kind = FailureKind::unanswered);
   // Deliver nothing more and ask nothing more; responses still give their Store.
   void abandon() noexcept { abandoned_ = true; }
 
@@ -64,10 +66,17 @@ class LookupPlan {
   void take_actions(std::vector<PlanAction>& out);
   // Every requested family has its event.
   bool finished() const noexcept { return finished_; }
+  // The families the lookup was asked for.
+  FamilySet wanted() const noexcept { return {v6_.wanted, v4_.wanted}; }
   // The name family f is being asked about now (after an Ask for it).
   std::string_view asked_name(Family f) const;
 
  private:
+  // What the current candidate's failure means for the search walk, in
+  // increasing strength (glibc's __res_context_search): try the next
+  // candidate; end the walk, trying the name as-is if not yet tried; stop.
+  enum class Walk { next, as_is, stop };
+
   struct FamilyState {
     explicit FamilyState(Family f) : family(f) {}
     Family family;
@@ -80,7 +89,8 @@ class LookupPlan {
     // The name asked is the current candidate, or the CNAME target being
     // followed; kept apart so that asking a candidate copies no string.
     std::string cname_target;
-    int hops = 0;
+    std::vector<std::string> followed;   // CNAME targets asked for this candidate (loops across queries)
+    Walk walk = Walk::next;              // of the current candidate's result
     std::chrono::seconds chain_ttl{0};
     bool had_nodata = false;
     std::error_code failure;  // a timeout or server failure on some candidate
@@ -95,11 +105,14 @@ class LookupPlan {
   void start_candidate();
   void record(FamilyState& s, ResolveEvent e);
   void decide();
+  std::size_t next_candidate() const;
   void deliver(FamilyState& s);
 
   FamilyState v6_{Family::v6}, v4_{Family::v4};
   std::vector<std::string> candidates_;
   std::size_t candidate_ = 0;
+  std::size_t as_is_ = 0;        // the index of the name as-is among the candidates
+  bool as_is_first_ = false;     // tried first for its dots (ndots): its failure never ends the walk
   std::chrono::seconds max_ttl_, max_negative_ttl_;
   bool started_ = false;         // the first candidate was asked
   bool winner_ = false;          // the current candidate gave addresses for a family

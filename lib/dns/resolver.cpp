@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "cache.hpp"
+#include "common/exception_error.hpp"
 #include "exchange.hpp"
 #include "heyes/error.hpp"
 #include "lookup_plan.hpp"
@@ -152,7 +153,11 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   void deliver(const ResolveEvent& e);
 
  private:
+  template <class Fn>
+  void guarded(Fn&& fn);
+  void fail_undelivered(std::error_code ec);
   void run();
+  void replay();
   void pump();
   void on_exchange(Family f, detail::ExchangeResult r);
   void close_all();
@@ -182,11 +187,44 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   std::optional<unsigned> rotation_;  // taken at the first query
   bool abandoned_ = false;
   bool closed_ = false;
+  FamilySet delivered_ = FamilySet::neither();  // the families on_event has seen
+  bool in_handler_ = false;                     // on_event runs: what it throws is the caller's
 };
+
+// Every entry from asio runs the lookup's own work here: an exception it
+// did not expect (out of memory, a bug) becomes an error event for each
+// family still owed one, instead of leaving the caller's run(). What
+// on_event itself throws is the caller's, and passes (asio's rule).
+template <class Fn>
+void LookupImpl::guarded(Fn&& fn) {
+  try {
+    fn();
+  } catch (...) {
+    if (in_handler_) throw;
+    fail_undelivered(heyes::detail::error_from_current_exception());
+  }
+}
+
+void LookupImpl::fail_undelivered(std::error_code ec) {
+  const FamilySet wanted = pending_ ? pending_->plan.wanted() : FamilySet::neither();
+  for (Family f : {Family::v6, Family::v4}) {
+    if (closed_ || !wanted.contains(f) || delivered_.contains(f)) continue;
+    ResolveEvent e;
+    e.family = f;
+    e.error = ec;
+    e.source = "dns";
+    deliver(e);
+  }
+  close_all();
+}
 
 // Replays what answer_now() decided (events and the queries it could not
 // answer from the cache, in their order), then follows the plan.
 void LookupImpl::run() {
+  guarded([this] { replay(); });
+}
+
+void LookupImpl::replay() {
   if (stopped()) return close_all();
   if (!pending_) {
     for (const auto& e : events_) {
@@ -234,18 +272,23 @@ void LookupImpl::send(Family f, std::string_view name) {
 void LookupImpl::on_exchange(Family f, detail::ExchangeResult r) {
   current(f) = nullptr;
   if (closed_) return;
-  if (r.error)
-    pending_->plan.on_failure(f, r.error);
-  else
-    pending_->plan.on_response(f, *r.response);
-  pump();
+  guarded([&] {
+    if (r.error)
+      pending_->plan.on_failure(f, r.error, r.kind);
+    else
+      pending_->plan.on_response(f, *r.response);
+    pump();
+  });
 }
 
 void LookupImpl::deliver(const ResolveEvent& e) {
   std::lock_guard lock(deliver_mu_);
   if (stopped() || !on_event_) return;
   auto handler = on_event_;  // the handler may cancel (and so clear on_event_) while it runs
+  (e.family == Family::v6 ? delivered_.v6 : delivered_.v4) = true;
+  in_handler_ = true;
   handler(e);
+  in_handler_ = false;
 }
 
 // Closes every socket and drops the handlers (which may own this lookup).

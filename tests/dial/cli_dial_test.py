@@ -177,8 +177,18 @@ def ipv4_part():
     objs = dials(out)
     check(rc == 1 and objs and objs[0]["ok"] is False and objs[0]["address"] is None, f"-6 with an IPv4 literal: {out!r}")
 
+    # inet_aton's numeric forms are address literals, as getaddrinfo reads them: no DNS.
+    for literal in ("127.1", "0x7f.0.0.1", "2130706433", "0177.0.0.1"):
+        rc, out, err = run(*ns, "--json", literal, str(closed))
+        objs = dials(out)
+        check(rc == 1 and len(objs) == 1 and objs[0]["failures"] == [{"address": "127.0.0.1", "error": "Connection refused"}]
+              and not any(e["type"] == "dns_query" for e in objs[0]["events"]),
+              f"numeric host {literal}: rc={rc} out={out!r} err={err!r}")
+
     # Bad input: exit 2, one line on stderr, nothing dialed.
+    # Host names are glibc's res_hnok names: a backslash escape is bad input, never a query.
     for args in (["127.0.0.1", "0"], ["127.0.0.1", "no-such-service-here"], ["bad..name", "80"],
+                 ["ok\\999.t", "80"], ["ok\\065.t", "80"], ["trailing\\", "80"], ["-lead.t", "80"],
                  ["--repeat", "0", "127.0.0.1", "80"], ["--attempt-delay", "x", "127.0.0.1", "80"],
                  ["--nameserver", "nope", "127.0.0.1", "80"], ["--hosts", "/nonexistent/hosts", "h.test", "80"],
                  ["--demo", "extra"], ["--history-file", "", "127.0.0.1", "80"],

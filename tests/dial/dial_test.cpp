@@ -642,3 +642,76 @@ TEST_CASE("the handler's associated executor and allocator are honoured") {
   CHECK(allocations >= 1);  // the operation's state that holds the handler
   CHECK(allocations == deallocations);
 }
+
+TEST_CASE("inet_aton's numeric forms are address literals: 127.1 and 0x7f.0.0.1 skip DNS") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  for (const char* literal : {"127.1", "0x7f.0.0.1", "2130706433"}) {
+    CAPTURE(literal);
+    asio::io_context ioc;
+    std::optional<heyes::DialResult> result;
+    fx.dialer().async_dial_result(ioc.get_executor(), literal, fx.service(), fx.options(),
+                                  [&](std::error_code ec, heyes::DialResult r) {
+                                    CHECK_MESSAGE(!ec, ec.message());
+                                    result.emplace(std::move(r));
+                                  });
+    ioc.run_for(10s);
+    REQUIRE(result);
+    CHECK(result->endpoint.address().to_string() == "127.0.0.1");
+    CHECK(count_events(result->trace, heyes::event::dns_query) == 0);
+    fx.drain();
+  }
+  CHECK(fx.dns_queries() == 0);
+}
+
+TEST_CASE("DNS answers: unspecified, broadcast and multicast addresses are dropped with a trace note") {
+  BrokenIpv6Fixture fx;
+  if (!fx.ready()) return;
+  auto ip = [](const char* s) { return *heyes::IpAddress::parse(s); };
+  fx.dns().add_host("mixed.heyes.test", {ip("::"), ip("ff02::1"), ip("0.0.0.0"), ip("255.255.255.255"),
+                                          ip("224.0.0.1"), ip("127.0.0.1")});
+  fx.dns().add_host("zero.heyes.test", {ip("0.0.0.0")});
+  auto dial = [&](const char* host) {
+    asio::io_context ioc;
+    std::pair<std::error_code, std::optional<heyes::DialResult>> out;
+    fx.dialer().async_dial_result(ioc.get_executor(), host, fx.service(), fx.options(),
+                                  [&](std::error_code ec, heyes::DialResult r) {
+                                    out.first = ec;
+                                    out.second.emplace(std::move(r));
+                                  });
+    ioc.run_for(10s);
+    fx.drain();
+    return out;
+  };
+  auto starts_to = [](const heyes::Trace& t, const char* address) {
+    return std::count_if(t.events().begin(), t.events().end(), [&](const heyes::TraceEvent& e) {
+      return e.type == heyes::event::attempt_start && e.address && e.address->to_string() == address;
+    });
+  };
+
+  auto mixed_dial = dial("mixed.heyes.test");
+  const std::error_code ec = mixed_dial.first;
+  const auto& mixed = mixed_dial.second;
+  REQUIRE(mixed);
+  CHECK_MESSAGE(!ec, ec.message());
+  CHECK(mixed->endpoint.address().to_string() == "127.0.0.1");
+  CHECK(count_events(mixed->trace, heyes::event::dns_dropped) == 5);
+  for (const auto& e : mixed->trace.events())
+    if (e.type == heyes::event::dns_dropped) CHECK(e.detail.find("not dialable, dropped") != std::string::npos);
+  CHECK(starts_to(mixed->trace, "0.0.0.0") == 0);
+  CHECK(starts_to(mixed->trace, "::") == 0);
+
+  auto zero_dial = dial("zero.heyes.test");
+  const auto& zero = zero_dial.second;
+  REQUIRE(zero);
+  CHECK(zero_dial.first);
+  CHECK(count_events(zero->trace, heyes::event::attempt_start) == 0);
+  CHECK(count_events(zero->trace, heyes::event::dns_dropped) == 1);
+
+  // A literal 0.0.0.0 is the user's own choice: it is dialed.
+  auto literal_dial = dial("0.0.0.0");
+  const auto& literal = literal_dial.second;
+  REQUIRE(literal);
+  CHECK(starts_to(literal->trace, "0.0.0.0") == 1);
+  CHECK(count_events(literal->trace, heyes::event::dns_dropped) == 0);
+}

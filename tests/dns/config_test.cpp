@@ -9,6 +9,7 @@
 #include <string>
 
 #include "dns/config_detail.hpp"
+#include "dns/message.hpp"
 #include "heyes/dns/config.hpp"
 #include "heyes/error.hpp"
 
@@ -141,10 +142,43 @@ TEST_CASE("resolv.conf: search and domain, the last one wins") {
   auto d = parse_resolv_conf("domain c.example d.example\n", "f");
   CHECK(d.value.search == Strings{"c.example"});
   CHECK(has_warning(d.warnings, 1, "ignored"));
-  // glibc has no trailing comments: the words are domains (with a note).
+  // glibc has no trailing comments: the words are domains (with a note);
+  // "#" is no host name, so it is dropped, "note" is a domain.
   auto t = parse_resolv_conf("search a.example # note\n", "f");
-  CHECK(t.value.search == Strings{"a.example", "#", "note"});
+  CHECK(t.value.search == Strings{"a.example", "note"});
   CHECK(has_warning(t.warnings, 1, "read as a domain"));
+  CHECK(has_warning(t.warnings, 1, "bad domain '#' dropped"));
+}
+
+TEST_CASE("resolv.conf and LOCALDOMAIN: a domain that is no host name is dropped, with a diagnostic naming it") {
+  // Backslash escapes (above \255 the codec could not even encode them) and
+  // other bytes res_hnok refuses never reach the search list.
+  auto s = parse_resolv_conf("nameserver 192.0.2.1\nsearch ok.example a\\999.example b\\065.example c!d .\n", "f");
+  CHECK(s.value.search == Strings{"ok.example", "."});
+  CHECK(has_warning(s.warnings, 2, "search: bad domain 'a\\x5c999.example' dropped"));
+  CHECK(has_warning(s.warnings, 2, "search: bad domain 'b\\x5c065.example' dropped"));
+  CHECK(has_warning(s.warnings, 2, "search: bad domain 'c!d' dropped"));
+  auto d = parse_resolv_conf("domain x\\\n", "f");
+  CHECK(d.value.search.empty());
+  CHECK(has_warning(d.warnings, 1, "domain: bad domain"));
+  CHECK_THROWS_WITH_AS(parse_resolv_conf("search a\\999.example\n", "my.conf", ParseMode::strict),
+                       "my.conf:1: search: bad domain 'a\\x5c999.example' dropped", heyes::ParseError);
+
+  using heyes::dns::detail::apply_environment;
+  std::vector<heyes::Diagnostic> w;
+  ResolverConfig c;
+  apply_environment(c, {"good.example bad\\999 -x.example", nullptr, "host.h\\1.example"}, &w);
+  CHECK(c.search == Strings{"good.example"});
+  REQUIRE(w.size() == 2);
+  CHECK(w[0].to_string() == "LOCALDOMAIN: search: bad domain 'bad\\x5c999' dropped");
+  CHECK(w[1].file == "LOCALDOMAIN");
+  // The host name's domain, used when no list is set, is checked the same way.
+  w.clear();
+  c = ResolverConfig{};
+  apply_environment(c, {nullptr, nullptr, "host.h\\1.example"}, &w);
+  CHECK(c.search.empty());
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].message.find("bad domain") != std::string::npos);
 }
 
 TEST_CASE("resolv.conf: what glibc ignores is ignored") {
@@ -303,6 +337,25 @@ TEST_CASE("validate_host_name: RFC 1035 lengths, labels, characters") {
     CHECK(validate_host_name(bad) == heyes::errc::bad_host_name);
   }
   CHECK(validate_host_name(std::string("a\0b", 3)));
+}
+
+TEST_CASE("validate_host_name: glibc's res_hnok characters, no backslash escapes, no leading hyphen") {
+  // Letters, digits, hyphens and underscores (real names carry "_"), as
+  // getaddrinfo's check; a hyphen may start any label but the first.
+  for (const char* good : {"_dmarc.example", "a-b.example", "x-.example", "a.-b.example", "A1.B2", "9"}) {
+    CAPTURE(good);
+    CHECK_FALSE(validate_host_name(good));
+  }
+  // What the codec would have to unescape (\999 cannot be a byte) or what
+  // no host name holds: all refused at the door.
+  for (const char* bad : {"a\\999.example", "ok\\065.t", "trailing\\", "\\.", "a\\.b", "-lead.example", "-",
+                          "a!b", "a*b", "a/b", "a@b", "a,b", "a:b", "a%b", "a\"b", "a'b", "a~b", "*.example"}) {
+    CAPTURE(bad);
+    CHECK(validate_host_name(bad) == heyes::errc::bad_host_name);
+  }
+  // Every name it accepts encodes into a query (the codec would throw otherwise).
+  for (const char* good : {"_dmarc.example", "a-b.example", "9"})
+    CHECK_NOTHROW((void)heyes::dns::encode(heyes::dns::make_query(1, good, heyes::dns::RecordType::a)));
 }
 
 TEST_CASE("candidate_names: search list, ndots, trailing dot") {

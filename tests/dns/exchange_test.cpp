@@ -239,3 +239,32 @@ TEST_CASE("server health: cool-down, rotation, and everyone cooling") {
   CHECK(r.order(all, true, t0) == std::vector{s2, s3, s1});
   CHECK(r.order(all, true, t0) == std::vector{s3, s1, s2});
 }
+
+TEST_CASE("a name the codec cannot encode fails the question with bad_host_name; nothing is thrown or sent") {
+  FakeDnsServer server;
+  for (const std::string& name : {std::string("a\\999.example"), std::string(64, 'x') + ".example"}) {
+    CAPTURE(name);
+    Run run;
+    CHECK_NOTHROW(run = exchange(quick({server->nameserver()}), name));
+    CHECK(run.result.error == errc::bad_host_name);
+    CHECK(run.sent.empty());
+  }
+  CHECK(server->queries().empty());
+}
+
+TEST_CASE("SERVFAIL, REFUSED and ICMP unreachable are told apart for the search walk") {
+  FakeDnsServer server;
+  TestAnswer servfail, refused;
+  servfail.rcode = Rcode::servfail;
+  refused.rcode = Rcode::refused;
+  server->set("sf.example", RecordType::a, servfail);
+  server->set("rf.example", RecordType::a, refused);
+  auto health = std::make_shared<detail::ServerHealth>(0s);
+  CHECK(exchange(quick({server->nameserver()}), "sf.example", RecordType::a, health).result.kind ==
+        detail::FailureKind::servfail);
+  CHECK(exchange(quick({server->nameserver()}), "rf.example", RecordType::a, health).result.kind ==
+        detail::FailureKind::unanswered);
+  auto unreachable = exchange(quick({dead_port()}), "x.example", RecordType::a, health).result;
+  CHECK(unreachable.error == errc::dns_server_failure);
+  CHECK(unreachable.kind == detail::FailureKind::unreachable);
+}

@@ -49,12 +49,12 @@ TEST_CASE("interpret: an AAAA record holding an IPv4-mapped address is not an IP
   mapped.ttl = 60;
   mapped.address = heyes::IpAddress::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 23, 23, 23, 23});
   r.answers.push_back(mapped);
-  auto only_mapped = heyes::dns::detail::interpret(r, "www.example.com", RecordType::aaaa, 8);
+  auto only_mapped = heyes::dns::detail::interpret(r, "www.example.com", RecordType::aaaa);
   CHECK(only_mapped.kind == heyes::dns::detail::Answer::Kind::nodata);
   CHECK(only_mapped.addresses.empty());
 
   r.answers.push_back(Record::a("www.example.com", *heyes::IpAddress::parse("2001:db8::1"), 60));
-  auto both = heyes::dns::detail::interpret(r, "www.example.com", RecordType::aaaa, 8);
+  auto both = heyes::dns::detail::interpret(r, "www.example.com", RecordType::aaaa);
   REQUIRE(both.kind == heyes::dns::detail::Answer::Kind::addresses);
   REQUIRE(both.addresses.size() == 1);
   CHECK(both.addresses[0].to_string() == "2001:db8::1");

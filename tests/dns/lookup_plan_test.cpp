@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/answer.hpp"
 #include "dns/lookup_plan.hpp"
 #include "heyes/error.hpp"
 
@@ -88,7 +89,7 @@ TEST_CASE("both families of a candidate are asked together; NXDOMAIN for both mo
   CHECK(step(plan) == Steps{"ask ipv6 www.corp.example", "ask ipv4 www.corp.example"});
   plan.on_cached(Family::v6, negative(errc::host_not_found));
   CHECK(step(plan).empty());  // A of the same candidate not answered yet
-  plan.on_failure(Family::v4, errc::dns_timeout);
+  plan.on_cached(Family::v4, negative(errc::host_not_found));
   CHECK(step(plan) == Steps{"ask ipv6 www.lab.example", "ask ipv4 www.lab.example"});
   plan.on_cached(Family::v4, positive("www.lab.example", "192.0.2.30"));
   // A wins for this candidate; AAAA is still waited for, on the same candidate.
@@ -137,4 +138,137 @@ TEST_CASE("abandoned: answers still reach the cache, nothing more is delivered o
   plan.on_response(Family::v6, response("www.corp.example", RecordType::aaaa,
                                         {Record::a("www.corp.example", ip("2001:db8::1"), 60)}));
   CHECK(step(plan) == Steps{"store www.corp.example"});
+}
+
+// The search walk, glibc's __res_context_search rule: NXDOMAIN, NODATA and
+// SERVFAIL go on to the next candidate; a timeout or a refusal ends the walk
+// with one try of the name as-is; no server at all or a failure of this host
+// ends the lookup. Seven search domains, "www" (ndots 1: the domains first).
+namespace {
+
+ResolverOptions seven_domains() {
+  ResolverOptions o;
+  for (int i = 0; i < 7; ++i) o.config.search.push_back("d" + std::to_string(i) + ".example");
+  return o;
+}
+
+// Fails both families of the current candidate the same way; returns the next step.
+Steps fail_both(LookupPlan& plan, std::error_code ec, detail::FailureKind kind) {
+  plan.on_failure(Family::v6, ec, kind);
+  plan.on_failure(Family::v4, ec, kind);
+  return step(plan);
+}
+
+const std::error_code timeout = make_error_code(errc::dns_timeout);
+const std::error_code server_failure = make_error_code(errc::dns_server_failure);
+
+}  // namespace
+
+TEST_CASE("search walk: a timeout on the first domain leaves only the name as-is (2 candidates, not 8)") {
+  LookupPlan plan("www", FamilySet::both(), seven_domains());
+  CHECK(step(plan) == Steps{"ask ipv6 www.d0.example", "ask ipv4 www.d0.example"});
+  CHECK(fail_both(plan, timeout, detail::FailureKind::unanswered) == Steps{"ask ipv6 www", "ask ipv4 www"});
+  CHECK(fail_both(plan, timeout, detail::FailureKind::unanswered) ==
+        Steps{"event ipv6 " + timeout.message() + " dns", "event ipv4 " + timeout.message() + " dns"});
+  CHECK(plan.finished());
+}
+
+TEST_CASE("search walk: SERVFAIL and NXDOMAIN go on, REFUSED ends the walk, the name as-is last") {
+  LookupPlan plan("www", FamilySet::both(), seven_domains());
+  step(plan);
+  CHECK(fail_both(plan, server_failure, detail::FailureKind::servfail) ==
+        Steps{"ask ipv6 www.d1.example", "ask ipv4 www.d1.example"});
+  plan.on_cached(Family::v6, negative(errc::host_not_found));
+  plan.on_cached(Family::v4, negative(errc::host_not_found));
+  CHECK(step(plan) == Steps{"ask ipv6 www.d2.example", "ask ipv4 www.d2.example"});
+  CHECK(fail_both(plan, server_failure, detail::FailureKind::unanswered) == Steps{"ask ipv6 www", "ask ipv4 www"});
+  plan.on_cached(Family::v6, negative(errc::no_data));
+  plan.on_cached(Family::v4, positive("www", "192.0.2.5"));
+  CHECK(step(plan) == Steps{"event ipv6 no_data cache", "event ipv4 192.0.2.5 cache"});
+}
+
+TEST_CASE("search walk: one family timing out ends the walk even when the other says NXDOMAIN") {
+  LookupPlan plan("www", FamilySet::both(), seven_domains());
+  step(plan);
+  plan.on_cached(Family::v6, negative(errc::host_not_found));
+  CHECK(step(plan).empty());
+  plan.on_failure(Family::v4, timeout, detail::FailureKind::unanswered);
+  CHECK(step(plan) == Steps{"ask ipv6 www", "ask ipv4 www"});
+}
+
+TEST_CASE("search walk: no server at all, or this host out of descriptors, ends the lookup at once") {
+  LookupPlan unreachable("www", FamilySet::only(Family::v4), seven_domains());
+  step(unreachable);
+  unreachable.on_failure(Family::v4, server_failure, detail::FailureKind::unreachable);
+  CHECK(step(unreachable) == Steps{"event ipv4 " + server_failure.message() + " dns"});
+  CHECK(unreachable.finished());
+
+  // The host's own error is the error, not "every nameserver failed" (nor an
+  // earlier candidate's NODATA).
+  const auto emfile = std::make_error_code(std::errc::too_many_files_open);
+  LookupPlan local("www", FamilySet::only(Family::v4), seven_domains());
+  step(local);
+  local.on_cached(Family::v4, negative(errc::no_data));
+  CHECK(step(local) == Steps{"ask ipv4 www.d1.example"});
+  local.on_failure(Family::v4, emfile, detail::FailureKind::local);
+  CHECK(step(local) == Steps{"event ipv4 " + emfile.message() + " dns"});
+}
+
+TEST_CASE("search walk: the name tried first for its dots goes on to the domains whatever its failure") {
+  ResolverOptions o = seven_domains();
+  LookupPlan plan("db.corp", FamilySet::only(Family::v4), o);  // 1 dot >= ndots 1: as-is first
+  CHECK(step(plan) == Steps{"ask ipv4 db.corp"});
+  plan.on_failure(Family::v4, timeout, detail::FailureKind::unanswered);
+  CHECK(step(plan) == Steps{"ask ipv4 db.corp.d0.example"});
+  // The as-is name has had its try: a timeout here ends the lookup.
+  plan.on_failure(Family::v4, timeout, detail::FailureKind::unanswered);
+  CHECK(step(plan) == Steps{"event ipv4 " + timeout.message() + " dns"});
+}
+
+TEST_CASE("CNAME: a chain leaving its answer is followed by new queries, at most 8, never in a loop") {
+  ResolverOptions o;
+  LookupPlan plan("www.example.com", FamilySet::only(Family::v4), o);
+  CHECK(step(plan) == Steps{"ask ipv4 www.example.com"});
+  std::string from = "www.example.com";
+  for (int i = 0; i < detail::max_cname_queries; ++i) {
+    std::string to = "h" + std::to_string(i) + ".example.net";
+    plan.on_response(Family::v4, response(from, RecordType::a, {Record::cname(from, to, 60)}));
+    CHECK(step(plan) == Steps{"ask ipv4 " + to});
+    from = to;
+  }
+  plan.on_response(Family::v4, response(from, RecordType::a, {Record::cname(from, "more.example.net", 60)}));
+  CHECK(step(plan) == Steps{"event ipv4 " + make_error_code(errc::dns_bad_response).message() + " dns"});
+
+  // A loop across queries: a -> b (new query), b -> a: a bad answer at once.
+  LookupPlan loop("a.example", FamilySet::only(Family::v4), o);
+  step(loop);
+  loop.on_response(Family::v4, response("a.example", RecordType::a, {Record::cname("a.example", "b.example", 60)}));
+  CHECK(step(loop) == Steps{"ask ipv4 b.example"});
+  loop.on_response(Family::v4, response("b.example", RecordType::a, {Record::cname("b.example", "A.example", 60)}));
+  CHECK(step(loop) == Steps{"event ipv4 " + make_error_code(errc::dns_bad_response).message() + " dns"});
+}
+
+TEST_CASE("CNAME to the root name: an error at once, the name is not asked again") {
+  ResolverOptions o;
+  LookupPlan plan("r.example", FamilySet::only(Family::v6), o);
+  CHECK(step(plan) == Steps{"ask ipv6 r.example"});
+  plan.on_response(Family::v6, response("r.example", RecordType::aaaa, {Record::cname("r.example", "", 60)}));
+  CHECK(step(plan) == Steps{"event ipv6 " + make_error_code(errc::dns_bad_response).message() + " dns"});
+  CHECK(plan.finished());
+}
+
+TEST_CASE("an answer of only undialable addresses: no_address, the dropped ones named, nothing stored") {
+  ResolverOptions o;
+  LookupPlan plan("blocked.example", FamilySet::only(Family::v4), o);
+  step(plan);
+  plan.on_response(Family::v4, response("blocked.example", RecordType::a,
+                                        {Record::a("blocked.example", ip("0.0.0.0"), 60)}));
+  std::vector<PlanAction> actions;
+  plan.take_actions(actions);
+  REQUIRE(actions.size() == 1);
+  const ResolveEvent& e = std::get<Deliver>(actions[0]).event;
+  CHECK(e.error == errc::no_address);
+  REQUIRE(e.dropped.size() == 1);
+  CHECK(e.dropped[0].address == ip("0.0.0.0"));
+  CHECK(e.dropped[0].reason == "unspecified");
 }

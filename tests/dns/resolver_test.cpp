@@ -12,7 +12,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
 #include <thread>
 
 #include "heyes/dns/resolver.hpp"
@@ -692,4 +697,131 @@ TEST_CASE("ResolverOptions::from_system reads the given resolv.conf and hosts fi
   CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.9")});
   CHECK(run.queries.empty());
   CHECK(server->queries().empty());
+}
+
+TEST_CASE("search walk: seven domains, a silent server: the first domain, then the name as-is (4 queries)") {
+  FakeDnsServer server;
+  TestAnswer silent;
+  silent.drop = true;
+  auto o = options_for({server->nameserver()});
+  for (int i = 0; i < 7; ++i) {
+    o.config.search.push_back("d" + std::to_string(i) + ".example");
+    for (auto t : {RecordType::aaaa, RecordType::a}) server->set("www.d" + std::to_string(i) + ".example", t, silent);
+  }
+  for (auto t : {RecordType::aaaa, RecordType::a}) server->set("www", t, silent);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto run = resolve(*Resolver::create(o), "www");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE(run.events.size() == 2);
+  CHECK(run.event(Family::v4)->error == errc::dns_timeout);
+  CHECK(server->queries().size() == 4);  // AAAA and A for www.d0.example, then for www
+  CHECK(server->query_count("www.d1.example", RecordType::a) == 0);
+  CHECK(server->query_count("www", RecordType::a) == 1);
+  CHECK(took < 1800ms);  // two tries of 300 ms; the whole list would take 2.4 s
+}
+
+TEST_CASE("search walk: SERVFAIL and NXDOMAIN go on, REFUSED ends it, then the name as-is answers") {
+  FakeDnsServer server;
+  auto o = options_for({server->nameserver()});
+  for (int i = 0; i < 7; ++i) o.config.search.push_back("d" + std::to_string(i) + ".example");
+  o.server_cooldown = 0s;  // REFUSED must not reorder the one server
+  TestAnswer servfail, refused;
+  servfail.rcode = Rcode::servfail;
+  refused.rcode = Rcode::refused;
+  for (auto t : {RecordType::aaaa, RecordType::a}) {
+    server->set("www.d0.example", t, servfail);
+    // www.d1.example: no script, NXDOMAIN
+    server->set("www.d2.example", t, refused);
+  }
+  server->add_host("www", {ip("192.0.2.44")});
+  auto run = resolve(*Resolver::create(o), "www");
+  CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.44")});
+  for (const char* asked : {"www.d0.example", "www.d1.example", "www.d2.example", "www"})
+    CHECK(server->query_count(asked, RecordType::a) == 1);
+  for (int i = 3; i < 7; ++i) CHECK(server->query_count("www.d" + std::to_string(i) + ".example", RecordType::a) == 0);
+  CHECK(server->queries().size() == 8);
+}
+
+TEST_CASE("CNAME chains of 9 and 20 links in one answer resolve; a CNAME to the root fails at once") {
+  FakeDnsServer server;
+  for (int links : {9, 20}) {
+    TestAnswer chain;
+    const std::string head = "c" + std::to_string(links) + ".example";
+    std::string from = head;
+    for (int i = 0; i < links; ++i) {
+      std::string to = "l" + std::to_string(i) + "." + head;
+      chain.records.push_back(Record::cname(from, to, 60));
+      from = to;
+    }
+    chain.records.push_back(Record::a(from, ip("192.0.2.20"), 60));
+    server->set(head, RecordType::a, chain);
+  }
+  TestAnswer root;
+  root.records = {Record::cname("root.example", "", 60)};
+  server->set("root.example", RecordType::a, root);
+  server->set("root.example", RecordType::aaaa, root);
+
+  auto r = Resolver::create(options_for({server->nameserver()}));
+  for (const char* name : {"c9.example", "c20.example"}) {
+    CAPTURE(name);
+    auto run = resolve(*r, name, {false, true});
+    CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.20")});
+    CHECK(server->query_count(name, RecordType::a) == 1);
+  }
+  auto run = resolve(*r, "root.example");
+  REQUIRE(run.events.size() == 2);
+  CHECK(run.event(Family::v6)->error == errc::dns_bad_response);
+  CHECK(run.event(Family::v4)->error == errc::dns_bad_response);
+  CHECK(server->query_count("root.example", RecordType::a) == 1);
+  CHECK(server->query_count("root.example", RecordType::aaaa) == 1);
+}
+
+TEST_CASE("out of file descriptors: DNS reports EMFILE, the host's error, not every nameserver failed") {
+  // In a forked child: its descriptors are exhausted, so no query socket can
+  // be made; the parent's limit and descriptors are never touched.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int status = 1;
+    {
+      FakeDnsServer server;
+      server->add_host("www.example.com", {ip("192.0.2.1")});
+      auto o = options_for({server->nameserver()});
+      o.config.search = {"a.example", "b.example"};
+      auto r = Resolver::create(o);
+      asio::io_context ioc;
+      std::vector<ResolveEvent> events;
+      // asio makes its reactor's descriptors with the first socket or timer: before the exhaustion.
+      asio::ip::udp::socket warm(ioc);
+      // A limit of 256 descriptors, every free one taken: the next socket() is EMFILE.
+      rlimit saved{};
+      ::getrlimit(RLIMIT_NOFILE, &saved);
+      rlimit lowered = saved;
+      lowered.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 256);
+      ::setrlimit(RLIMIT_NOFILE, &lowered);
+      std::vector<int> filler;
+      for (int fd; filler.size() < 256 && (fd = ::open("/dev/null", O_RDONLY)) >= 0;) filler.push_back(fd);
+      auto lookup = r->start(ioc.get_executor(), "www", FamilySet::both(),
+                             [&](const ResolveEvent& e) { events.push_back(e); });
+      ioc.run_for(5s);
+      for (int fd : filler) ::close(fd);
+      ::setrlimit(RLIMIT_NOFILE, &saved);
+      bool ok = events.size() == 2;
+      for (const auto& e : events) ok = ok && e.error == std::errc::too_many_files_open;
+      ok = ok && server->queries().empty();
+      status = ok ? 0 : 3;
+      if (!ok)
+        for (const auto& e : events) std::fprintf(stderr, "child: %s for %s\n", e.error.message().c_str(), e.name.c_str());
+    }
+    ::_exit(status);
+  }
+  int status = 0;
+  for (int i = 0; i < 200 && ::waitpid(child, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(50ms);
+  if (::waitpid(child, &status, WNOHANG) == 0) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+    FAIL("the child did not finish within 10 s");
+  }
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Fuzz target: address literals, nameserver literals, service (port) names of the dial API, host-name checks,
 // localhost names, search candidates.
+#include <arpa/inet.h>
+
 #include <string>
 
+#include "dns/message.hpp"
 #include "heyes/dial.hpp"
 
 #include "fuzz_support.hpp"
@@ -13,6 +16,28 @@
 namespace {
 
 using heyes::fuzz::require;
+
+// parse_inet_aton is glibc's inet_aton without its trailing-blank leniency
+// (getaddrinfo's exact form): the same verdict and the same address for
+// every input without a blank or NUL.
+void check_inet_aton(std::string_view text) {
+  auto ours = heyes::IpAddress::parse_inet_aton(text);
+  if (ours) {
+    auto again = heyes::IpAddress::parse_inet_aton(ours->to_string());
+    require(again && *again == *ours && ours->is_v4(), "inet_aton form: IPv4, canonical text parses back");
+    require(heyes::IpAddress::parse_numeric_host(text) == ours, "a numeric host takes every inet_aton form");
+  }
+  constexpr std::string_view kBlanksAndNul(" \t\n\v\f\r\0", 7);
+  if (text.find_first_of(kBlanksAndNul) != std::string_view::npos) {
+    require(!ours, "no blank or NUL in an inet_aton form");
+    return;  // inet_aton would read up to the blank (or the NUL)
+  }
+  std::string c(text);
+  in_addr glibc{};
+  const bool accepted = ::inet_aton(c.c_str(), &glibc) != 0;
+  require(ours.has_value() == accepted, "parse_inet_aton agrees with inet_aton");
+  if (accepted) require(*ours == heyes::IpAddress::v4(ntohl(glibc.s_addr)), "the same address as inet_aton");
+}
 
 // A literal that parses prints to text that parses back to the same value.
 void check_literals(std::string_view text) {
@@ -45,6 +70,13 @@ void check_names(std::string_view name, std::string_view search_text) {
   if (valid) {
     auto bare = name.back() == '.' ? name.substr(0, name.size() - 1) : name;
     require(!bare.empty() && bare.size() <= 253, "valid names have 1..253 characters");
+    require(bare.find('\\') == std::string_view::npos, "no backslash in a valid name");
+    // What is valid can be asked: the codec never throws for it, and the
+    // question it writes decodes back to the same name.
+    auto wire = heyes::dns::encode(heyes::dns::make_query(1, bare, heyes::dns::RecordType::a));
+    auto back = heyes::dns::decode(wire);
+    require(back && back.message->questions.size() == 1 && back.message->questions[0].name == bare,
+            "a valid name encodes into a query that decodes to it");
   }
   if (heyes::dns::is_localhost_name(name)) require(valid, "localhost names are valid names");
 
@@ -71,8 +103,10 @@ void check_names(std::string_view name, std::string_view search_text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto text = heyes::fuzz::as_text(data, size);
   check_literals(text);
+  check_inet_aton(text);
   auto [first, rest] = heyes::fuzz::split_first_line(text);
   check_literals(first);
+  check_inet_aton(first);
   check_service(first);
   check_names(first, rest);
   return 0;

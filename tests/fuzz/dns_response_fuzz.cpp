@@ -65,10 +65,17 @@ void check_as_response(std::span<const std::uint8_t> bytes, RecordType type) {
   require(m.questions.size() == 1 && names_equal(m.questions[0].name, kQueryName) && m.questions[0].type == type,
           "accepted: our question");
   if (m.header.tc || (m.header.rcode != Rcode::noerror && m.header.rcode != Rcode::nxdomain)) return;
-  auto answer = heyes::dns::detail::interpret(m, kQueryName, type, heyes::dns::detail::max_cname_hops);
-  require(answer.hops >= 0 && answer.hops <= heyes::dns::detail::max_cname_hops, "CNAME hops bounded");
+  auto answer = heyes::dns::detail::interpret(m, kQueryName, type);
+  require(answer.hops >= 0 && static_cast<std::size_t>(answer.hops) <= m.answers.size(),
+          "CNAME links bounded by the answer's records");
   auto family = type == RecordType::a ? heyes::Family::v4 : heyes::Family::v6;
-  for (const auto& a : answer.addresses) require(a.family() == family, "addresses of the asked family only");
+  for (const auto& a : answer.addresses) {
+    require(a.family() == family, "addresses of the asked family only");
+    require(heyes::dns::detail::undialable_reason(a).empty(), "no undialable address is kept");
+  }
+  for (const auto& d : answer.dropped) require(!heyes::dns::detail::undialable_reason(d.address).empty(), "dropped for a reason");
+  // A name the decoder gave can be asked again: a CNAME target to follow encodes.
+  if (answer.kind == heyes::dns::detail::Answer::Kind::follow) (void)encode(make_query(1, answer.name, type));
   if (answer.ttl) require(answer.ttl->count() >= 0, "TTL is not negative");
 }
 

@@ -166,7 +166,7 @@ int run_dial(const Options& options) {
   std::error_code ec;
   heyes::resolve_service(options.port, ec);
   if (ec) throw UsageError("PORT " + quote(options.port) + ": not a port number or a known service name");
-  if (!heyes::IpAddress::parse(options.host) && heyes::dns::validate_host_name(options.host)) {
+  if (!heyes::IpAddress::parse_numeric_host(options.host) && heyes::dns::validate_host_name(options.host)) {
     throw UsageError("HOST " + quote(options.host) + ": not an address nor a valid host name");
   }
   heyes::Dialer dialer(dialer_options(options));

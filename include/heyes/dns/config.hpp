@@ -51,9 +51,11 @@ void apply_options(ResolverConfig& config, std::string_view options, std::vector
 Parsed<ResolverConfig> load_resolv_conf(const std::string& path = "/etc/resolv.conf",
                                         ParseMode mode = ParseMode::lenient, bool use_environment = true);
 
-// RFC 1035 / RFC 1123 name checks before anything is sent: total length <= 253
-// (without the trailing dot), labels 1..63 bytes, no empty label, printable
-// characters only. Returns heyes::errc::bad_host_name or an empty code.
+// The host-name check before anything is sent (glibc's res_hnok, which
+// getaddrinfo applies): total length <= 253 (without the trailing dot),
+// labels of 1..63 letters, digits, '-' and '_', no empty label, no leading
+// '-'. Nothing else, so no backslash escapes. Returns
+// heyes::errc::bad_host_name or an empty code.
 std::error_code validate_host_name(std::string_view name);
 
 // The names to query, in order, for a host name (search list and ndots, as

@@ -23,6 +23,14 @@ namespace detail {
 struct PendingLookup;
 }  // namespace detail
 
+// An address a DNS answer held that no connection can go to, left out of
+// the event: reason is "unspecified" (0.0.0.0, ::), "broadcast"
+// (255.255.255.255) or "multicast" (224.0.0.0/4, ff00::/8).
+struct DroppedAddress {
+  IpAddress address;
+  std::string reason;
+};
+
 // One family's outcome.
 struct ResolveEvent {
   Family family = Family::v6;
@@ -31,6 +39,9 @@ struct ResolveEvent {
   std::error_code error;             // heyes::errc::host_not_found, no_data, dns_timeout, dns_server_failure, ...
   std::string source;                // "literal", "localhost", "hosts", "cache", "dns"
   std::string name;                  // the name the addresses belong to (after search list / CNAME)
+  // Taken out of a DNS answer (addresses is what is left; when nothing is,
+  // error is heyes::errc::no_address). The hosts file and literals keep theirs.
+  std::vector<DroppedAddress> dropped;
 };
 
 // A query going out, for the trace.

@@ -644,8 +644,7 @@ TEST_CASE("the handler's associated executor and allocator are honoured") {
 }
 
 TEST_CASE("inet_aton's numeric forms are address literals: 127.1 and 0x7f.0.0.1 skip DNS") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   for (const char* literal : {"127.1", "0x7f.0.0.1", "2130706433"}) {
     CAPTURE(literal);
     asio::io_context ioc;
@@ -665,8 +664,7 @@ TEST_CASE("inet_aton's numeric forms are address literals: 127.1 and 0x7f.0.0.1 
 }
 
 TEST_CASE("DNS answers: unspecified, broadcast and multicast addresses are dropped with a trace note") {
-  BrokenIpv6Fixture fx;
-  if (!fx.ready()) return;
+  Ipv4Fixture fx;
   auto ip = [](const char* s) { return *heyes::IpAddress::parse(s); };
   fx.dns().add_host("mixed.heyes.test", {ip("::"), ip("ff02::1"), ip("0.0.0.0"), ip("255.255.255.255"),
                                           ip("224.0.0.1"), ip("127.0.0.1")});

@@ -225,8 +225,10 @@ std::vector<IpAddress> HostsTable::find(std::string_view name) const {
   std::vector<IpAddress> out;
   if (file_) out = file_->find(name);
   if (entries_.empty()) return out;  // no key to build
-  if (auto it = entries_.find(key_of(name)); it != entries_.end())
-    for (const auto& a : it->second) add_bounded(out, a);
+  auto it = entries_.find(key_of(name));
+  if (it == entries_.end()) return out;
+  if (out.empty()) return it->second;
+  for (const auto& a : it->second) add_bounded(out, a);  // after the file's, within the same bound
   return out;
 }
 

@@ -167,8 +167,8 @@ Bytes TestServer::Impl::build(const Message& q, const TestAnswer& a, bool known,
     r.authority.push_back(Record::make_soa(parent_of(lower(q.questions[0].name)), ttl, minimum));
   }
   Bytes out = encode(r);
-  const std::size_t limit = q.edns ? std::max<std::size_t>(512, q.edns->udp_size) : 512;
-  if (!tcp && (a.truncate || out.size() > limit)) {
+  const std::size_t limit = q.edns ? std::max<std::size_t>(classic_udp_size, q.edns->udp_size) : classic_udp_size;
+  if (!tcp && (a.truncate || (out.size() > limit && !a.oversize))) {
     r.answers.clear();
     r.authority.clear();
     r.header.tc = true;

@@ -36,6 +36,7 @@ struct TestAnswer {
   std::chrono::milliseconds delay{0};  // before replying (each transport)
   bool drop = false;                   // never reply
   bool truncate = false;               // UDP: TC=1 and no records; TCP: the full answer
+  bool oversize = false;               // UDP: the full answer even when larger than the client advertised
   bool formerr_on_edns = false;        // FORMERR to queries with an OPT record, normal answer without
   bool garbage = false;                // a reply with our ID and question whose body is junk
 
@@ -62,7 +63,7 @@ struct ReceivedQuery {
 // A name/type with no script: NODATA (with SOA) when the name has a script
 // for another type, else NXDOMAIN (with SOA). Responses larger than the
 // client's advertised size (512 without EDNS) are sent with TC=1 and no
-// records over UDP.
+// records over UDP, unless the answer says oversize.
 class TestServer {
  public:
   explicit TestServer(const asio::any_io_executor& ex, const IpAddress& address = *IpAddress::parse("127.0.0.1"),

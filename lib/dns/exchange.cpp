@@ -96,9 +96,12 @@ struct Exchange::Sockets {
   asio::ip::udp::socket udp;
   asio::ip::tcp::socket tcp;
   asio::steady_timer timer;
-  asio::ip::udp::endpoint sender;
-  std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(65536);
+  // Nothing is buffered while a query waits: a UDP reply is read when it has
+  // arrived (into the handler's stack), a TCP reply into `in`, sized from its
+  // length prefix. Thousands of lookups in flight cost their sockets, not
+  // buffers.
   std::array<std::uint8_t, 2> length{};
+  std::vector<std::uint8_t> in;
   std::vector<std::uint8_t> out;
 
   void close() {
@@ -196,6 +199,7 @@ void Exchange::send_udp() {
   auto& s = sockets_->udp;
   std::error_code ec;
   s.open(peer.protocol(), ec);
+  if (!ec) s.non_blocking(true, ec);  // receive_udp reads only once readable
   if (!ec) s.connect(peer, ec);
   if (!ec) s.send(asio::buffer(wire_), 0, ec);
   ec = as_std_system(ec);
@@ -207,20 +211,33 @@ void Exchange::send_udp() {
   receive_udp();
 }
 
+// Waits for the socket to become readable, then reads without blocking. The
+// buffer holds one byte more than the advertised limit, so a datagram too
+// large for it (the kernel discards the rest) is told apart from one that
+// fits exactly: such a reply is treated as truncated (RFC 6891 §7 lets a
+// server send no more than the requestor's payload size).
 void Exchange::receive_udp() {
-  auto& s = *sockets_;
-  s.udp.async_receive_from(asio::buffer(s.buffer), s.sender,
-                           [self = keep_alive(), g = generation_](std::error_code ec, std::size_t n) {
+  sockets_->udp.async_wait(asio::socket_base::wait_read, [self = keep_alive(), g = generation_](std::error_code ec) {
     if (self->stale(g)) return;
     const Nameserver& server = self->options_.servers[self->server_];
+    const std::size_t limit = udp_response_limit(self->query_.edns.has_value());
+    std::array<std::uint8_t, udp_response_limit(true) + 1> buffer;
+    asio::ip::udp::endpoint sender;
+    std::size_t n = 0;
+    if (!ec) n = self->sockets_->udp.receive_from(asio::buffer(buffer.data(), limit + 1), sender, 0, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return self->receive_udp();
     if (ec == asio::error::connection_refused)
       return self->fail_try(Outcome::unreachable, server.to_string() + ": port unreachable");
     if (ec) return self->fail_try(Outcome::server_failure, server.to_string() + ": " + ec.message());
     // Only the server's own address and port (the connected socket already
     // filters; this keeps the rule explicit).
-    if (self->sockets_->sender != udp_endpoint(server)) return self->receive_udp();
-    auto check = validate_response(self->query_, std::span(self->sockets_->buffer.data(), n));
+    if (sender != udp_endpoint(server)) return self->receive_udp();
+    const bool oversize = n > limit;
+    auto check = validate_response(self->query_, std::span(buffer.data(), std::min(n, limit)));
     if (check.verdict == ResponseVerdict::not_for_us) return self->receive_udp();  // anti-spoofing: keep waiting
+    // Our ID and question (a malformed verdict comes only after both
+    // matched): what did not fit is fetched over TCP.
+    if (oversize) return self->retry_over_tcp();
     if (check.verdict == ResponseVerdict::malformed)
       return self->fail_try(Outcome::bad_response, server.to_string() + ": " + check.reason);
     self->on_response(std::move(*check.message), false);
@@ -254,18 +271,20 @@ void Exchange::send_tcp() {
   });
 }
 
+// The reply's buffer is sized from its 2-byte length prefix, once it came.
 void Exchange::read_tcp() {
   auto& s = *sockets_;
   asio::async_read(s.tcp, asio::buffer(s.length), [self = keep_alive(), g = generation_](std::error_code ec,
                                                                                              std::size_t) {
     if (self->stale(g)) return;
     if (ec) return self->fail_try(Outcome::server_failure, "tcp read: " + ec.message());
-    const std::size_t len = std::size_t(self->sockets_->length[0]) << 8 | self->sockets_->length[1];
-    asio::async_read(self->sockets_->tcp, asio::buffer(self->sockets_->buffer.data(), len),
-                     [self, g, len](std::error_code ec2, std::size_t) {
+    auto& in = self->sockets_->in;
+    in.resize(std::size_t(self->sockets_->length[0]) << 8 | self->sockets_->length[1]);
+    asio::async_read(self->sockets_->tcp, asio::buffer(in), [self, g](std::error_code ec2, std::size_t) {
       if (self->stale(g)) return;
       if (ec2) return self->fail_try(Outcome::server_failure, "tcp read: " + ec2.message());
-      auto check = validate_response(self->query_, std::span(self->sockets_->buffer.data(), len));
+      auto check = validate_response(self->query_, self->sockets_->in);
+      self->sockets_->in = {};
       // Over TCP nobody else can inject: a mismatch is a broken server.
       if (check.verdict != ResponseVerdict::accepted || check.message->header.tc)
         return self->fail_try(Outcome::bad_response, "tcp: " + (check.reason.empty() ? "truncated" : check.reason));
@@ -274,16 +293,18 @@ void Exchange::read_tcp() {
   });
 }
 
+// RFC 7766 §5 / RFC 1035 §4.2.1: truncated over UDP -> TCP, same server.
+void Exchange::retry_over_tcp() {
+  ++generation_;
+  sockets_->close();
+  send_tcp();
+}
+
 // RCODE handling of an accepted response.
 void Exchange::on_response(Message m, bool tcp) {
   const Nameserver& server = options_.servers[server_];
   const Rcode rcode = m.header.rcode;
-  // RFC 7766 §5 / RFC 1035 §4.2.1: truncated over UDP -> TCP, same server.
-  if (m.header.tc && !tcp) {
-    ++generation_;
-    sockets_->close();
-    return send_tcp();
-  }
+  if (m.header.tc && !tcp) return retry_over_tcp();
   // RFC 6891 §7: a FORMERR to a query with OPT -> once again without it.
   if (rcode == Rcode::formerr && edns_) {
     edns_ = false;

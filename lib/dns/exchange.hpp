@@ -69,10 +69,11 @@ struct ExchangeResult {
 };
 
 // Asks servers one question: UDP (connected socket, kernel-chosen port,
-// fresh ID), TC=1 -> TCP to the same server, FORMERR to EDNS -> once more
-// without OPT, SERVFAIL/REFUSED/NOTIMP, ICMP refused or timeout -> next
-// server, attempts rounds. A local failure (no descriptor, no buffer) ends
-// it at once with that error: no other server would fare better. Everything runs on ex, which must be a strand or
+// fresh ID), TC=1 or a reply larger than the query advertised -> TCP to the
+// same server, FORMERR to EDNS -> once more without OPT,
+// SERVFAIL/REFUSED/NOTIMP, ICMP refused or timeout -> next server, attempts
+// rounds. A local failure (no descriptor, no buffer) ends it at once with
+// that error: no other server would fare better. Everything runs on ex, which must be a strand or
 // a single-threaded executor; done is called once, posted to ex, unless
 // cancelled before it runs. Its pending operations own what keeps it: itself
 // (start) or its owner (start_owned).
@@ -122,6 +123,7 @@ class Exchange {
   void receive_udp();
   void send_tcp();
   void read_tcp();
+  void retry_over_tcp();
   void arm_timer();
   void on_response(Message m, bool tcp);
   void fail_try(Outcome outcome, std::string detail);

@@ -42,8 +42,7 @@ void LookupPlan::settle(std::string_view host, FamilySet families, const Resolve
   if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);
   if (is_localhost_name(bare))
     return answer_all("localhost", {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, bare);
-  if (const auto* found = options.hosts.find(bare); found && !found->empty())
-    return answer_all("hosts", *found, bare);
+  if (auto found = options.hosts.find(bare); !found.empty()) return answer_all("hosts", found, bare);
   // resolv.conf "options no-aaaa": the AAAA question is never asked.
   const FamilySet asked = families & (options.config.no_aaaa ? FamilySet::only(Family::v4) : FamilySet::both());
   if (families.v6 && !asked.v6) {

@@ -30,6 +30,12 @@ inline constexpr std::uint16_t class_in = 1;
 
 // RFC 6891 §6.2.5: the UDP payload size heyes advertises (the DNS flag day 2020 value).
 inline constexpr std::uint16_t edns_udp_size = 1232;
+// RFC 1035 §4.2.1: the largest UDP message without EDNS0.
+inline constexpr std::uint16_t classic_udp_size = 512;
+
+// The largest UDP response a query made by make_query(..., edns) allows; a
+// larger one does not fit what was advertised and counts as truncated.
+constexpr std::size_t udp_response_limit(bool edns) noexcept { return edns ? edns_udp_size : classic_udp_size; }
 
 // RFC 1035 §4.1.1 (4-bit) and RFC 6891 §6.1.3 (extended, 12-bit) response codes.
 enum class Rcode : std::uint16_t {

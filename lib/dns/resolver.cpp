@@ -343,7 +343,7 @@ std::error_code detail::combine_resolve_errors(std::error_code v6, std::error_co
 ResolverOptions ResolverOptions::from_system(const std::string& resolv_conf, const std::string& hosts) {
   ResolverOptions o;
   o.config = load_resolv_conf(resolv_conf).value;
-  o.hosts = load_hosts(hosts).value;
+  o.hosts = HostsTable::from_file(hosts);  // read at the first lookup that needs it
   return o;
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Replaces every form of the global operator new/delete to count allocations and bytes.
+// Replaces every form of the global operator new/delete to count allocations, bytes and live bytes.
 #include "alloc_counter.hpp"
+
+#include <malloc.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -11,6 +13,7 @@ namespace {
 
 std::atomic<std::uint64_t> g_allocations{0};
 std::atomic<std::uint64_t> g_bytes{0};
+std::atomic<std::int64_t> g_live{0};
 thread_local bool t_excluded = false;
 
 void count(std::size_t size) noexcept {
@@ -31,7 +34,15 @@ void* allocate(std::size_t size, std::size_t alignment, bool nothrow) {
     p = std::malloc(size);
   }
   if (p == nullptr && !nothrow) throw std::bad_alloc();
+  if (p != nullptr) g_live.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
   return p;
+}
+
+// Every replaced operator delete ends here.
+void release(void* p) noexcept {
+  if (p == nullptr) return;
+  g_live.fetch_sub(static_cast<std::int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
+  std::free(p);
 }
 
 }  // namespace
@@ -40,11 +51,14 @@ AllocTotals alloc_totals() noexcept {
   return {g_allocations.load(std::memory_order_relaxed), g_bytes.load(std::memory_order_relaxed)};
 }
 
+std::int64_t live_heap_bytes() noexcept { return g_live.load(std::memory_order_relaxed); }
+
 void exclude_this_thread_from_alloc_count() noexcept { t_excluded = true; }
 
 }  // namespace heyes::bench
 
 using heyes::bench::allocate;
+using heyes::bench::release;
 
 void* operator new(std::size_t n) { return allocate(n, 0, false); }
 void* operator new[](std::size_t n) { return allocate(n, 0, false); }
@@ -59,15 +73,15 @@ void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) n
   return allocate(n, static_cast<std::size_t>(a), true);
 }
 
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, std::align_val_t) noexcept { release(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }

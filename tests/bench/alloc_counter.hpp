@@ -13,6 +13,10 @@ struct AllocTotals {
   std::uint64_t bytes = 0;
 };
 
+// Bytes allocated through operator new and not yet freed, by every thread
+// (excluded or not), as malloc_usable_size counts them.
+std::int64_t live_heap_bytes() noexcept;
+
 AllocTotals alloc_totals() noexcept;
 
 // Allocations made on the calling thread are not counted from now on.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // heyes-bench: heyes' dial and resolver side by side with plain asio and getaddrinfo, as a table of ratios.
+#include <malloc.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -27,6 +28,7 @@
 #include "harness.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dns/resolver.hpp"
+#include "support/in_flight.hpp"
 #include "support/loopback_targets.hpp"
 #include "testing/test_server.hpp"
 
@@ -44,7 +46,7 @@ struct Settings {
   int alloc_dials = 2000;  // dials whose heap use is averaged
   int lookups = 20000;     // cache hits timed
   int queries = 2000;      // uncached DNS queries and getaddrinfo calls timed
-  int only = 0;            // run only this section (1-5; for a profiler), 0 = all
+  int only = 0;            // run only this section (1-6; for a profiler), 0 = all
 };
 
 constexpr const char* usage =
@@ -423,6 +425,7 @@ class Bench {
     if (section(3)) name_concurrent();
     if (section(4)) heap_per_dial();
     if (section(5)) resolver_costs();
+    if (section(6)) memory_in_flight();
     // Always: the verdicts of the timed rows are weighed against it.
     double noise = noise_floor();
     judge_against_noise(rows_, noise);
@@ -536,6 +539,63 @@ class Bench {
     std::optional<double> ratio;
     if (gai.wall_us > 0) ratio = h.wall_us / gai.wall_us;
     rows.push_back({what + ", wall", us(h.wall_us), base, ratio, "", std::nullopt});
+  }
+
+  // (6) What a dial costs while it waits: N dials by name to a nameserver
+  // that never answers (AAAA and A queries in flight), against N dials to a
+  // literal whose connect hangs (a black-hole port), each held until
+  // measured, then cancelled. Heap: bytes live through operator new; RSS:
+  // growth of the resident set (after malloc_trim). Medians over the
+  // repetitions, the two kinds interleaved.
+  void memory_in_flight() {
+    heyes::test::SilentUdpPort silent;
+    heyes::test::BlackholeListener hole;
+    heyes::DialerOptions o;
+    o.resolver.config.nameservers = {{*heyes::IpAddress::parse("127.0.0.1"), silent.port()}};
+    o.resolver.config.timeout = std::chrono::seconds(30);  // nothing times out while held
+    o.resolver.config.attempts = 1;
+    heyes::Dialer by_name(std::move(o));
+    heyes::DialOptions d;
+    d.addrconfig = false;  // both families asked whatever this host has
+    d.timeout = std::chrono::seconds(30);
+    const int n = s_.concurrent;
+    const std::string port = std::to_string(hole.port());
+    int failures = 0;
+    auto held = [&](heyes::Dialer& dialer, bool named) {
+      malloc_trim(0);
+      const long rss0 = heyes::test::resident_kib();
+      const std::int64_t live0 = live_heap_bytes();
+      std::int64_t live1 = 0;
+      long rss1 = 0;
+      auto host = [named](int i) {
+        return named ? fmt::format("mem-{}.bench.heyes.test", i) : std::string("127.0.0.1");
+      };
+      auto run = heyes::test::hold_in_flight(ioc_, dialer, n, host, port, d, [&] {
+        live1 = live_heap_bytes();
+        rss1 = heyes::test::resident_kib();
+      }, std::chrono::seconds(10));
+      if (run.aborted != n) ++failures;
+      return std::pair{static_cast<double>(live1 - live0) / n, static_cast<double>(rss1 - rss0) * 1024 / n};
+    };
+    held(by_name, true);  // warm-up: pools, the history, the allocator's arenas
+    std::vector<double> heap_name, rss_name, heap_literal, rss_literal;
+    for (int r = 0; r < s_.reps; ++r) {
+      auto a = held(by_name, true);
+      auto b = held(heyes::Dialer::default_dialer(), false);
+      heap_name.push_back(a.first);
+      rss_name.push_back(a.second);
+      heap_literal.push_back(b.first);
+      rss_literal.push_back(b.second);
+    }
+    auto row = [&](const char* what, double heyes, double base) {
+      rows_.push_back({fmt::format("(6) memory per in-flight dial by name ({} in flight, silent DNS server): {}", n,
+                                   what),
+                       fmt::format("{:.0f} B", heyes), fmt::format("{:.0f} B (literal in flight)", base),
+                       std::nullopt, "≤ 8192 B", failures == 0 && heyes <= 8192});
+    };
+    row("heap", median(heap_name), median(heap_literal));
+    row("RSS", median(rss_name), median(rss_literal));
+    if (failures) fmt::print(stderr, "heyes-bench: (6): {} runs did not end by cancellation\n", failures);
   }
 
   // What ratio noise alone gives on this machine: plain asio against

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Load: 10,000 dials, 1,000 at a time, on loopback targets that work, refuse or hang, and a faulty DNS server.
+// Load: 10,000 dials, 1,000 at a time, on loopback targets that work, refuse or hang, and a faulty DNS server;
+// the memory of 10,000 dials waiting on DNS at once.
 #include <doctest/doctest.h>
 
 #include <malloc.h>
@@ -24,6 +25,7 @@
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/dial.hpp"
 #include "support/fake_dns_server.hpp"
+#include "support/in_flight.hpp"
 #include "support/loopback_targets.hpp"
 #include "testing/test_server.hpp"
 
@@ -300,5 +302,65 @@ TEST_CASE("load: every dial ends right and in time; no fd or memory is left behi
     // Wide bound: allocator fragmentation, not a leak per dial (10,000 dials
     // leaking even 1 KiB each would add 10 MiB).
     CHECK(rss_after <= rss_before + 8 * 1024);
+  }
+}
+
+// Dials by name whose queries are all in flight at once to a nameserver that
+// never answers (distinct names: no cache hit, no shared lookup), measured,
+// then cancelled. 1,000 ask both families (2,000 queries); 10,000 ask IPv4
+// only, since a process may hold 20,000 descriptors (the hard limit of the CI
+// machines) and two queries a dial would need them all. Sanitizer builds run
+// fewer (ASan makes every dial several times slower) and do not check RSS:
+// their quarantine and shadow keep memory on purpose.
+TEST_CASE("load: dials by name waiting on a silent nameserver cost a few KiB each, and end at once when cancelled") {
+  heyes::test::raise_fd_limit();
+  heyes::test::SilentUdpPort silent;
+  heyes::DialerOptions o;
+  o.resolver.config.nameservers = {{addr("127.0.0.1"), silent.port()}};
+  o.resolver.config.timeout = 30s;  // nothing times out while held: only the cancellation ends them
+  o.resolver.config.attempts = 1;
+  heyes::Dialer dialer(std::move(o));
+  asio::io_context ioc;
+  struct Case {
+    int dials;
+    heyes::FamilyRestriction family;
+    int queries_per_dial;
+  };
+  const std::vector<Case> cases = sanitized_build
+                                      ? std::vector<Case>{{100, heyes::FamilyRestriction::any, 2},
+                                                          {1'000, heyes::FamilyRestriction::v4, 1}}
+                                      : std::vector<Case>{{1'000, heyes::FamilyRestriction::any, 2},
+                                                          {10'000, heyes::FamilyRestriction::v4, 1}};
+  constexpr long bound_kib_per_dial = 16;
+  auto name = [](int i) { return "silent-" + std::to_string(i) + ".load.heyes.test"; };
+  // Warm-up: the Dialer's pools and the allocator's arenas reach their size.
+  heyes::DialOptions warm;
+  warm.addrconfig = false;
+  heyes::test::hold_in_flight(ioc, dialer, 100, name, "9", warm, [] {}, 20s);
+
+  for (const Case& c : cases) {
+    CAPTURE(c.dials);
+    heyes::DialOptions d;
+    d.addrconfig = false;  // loopback has both families whatever the host has
+    d.family = c.family;
+    d.timeout = 30s;
+    const int fds_before = heyes::test::count_open_fds();
+    const long rss_before = rss_after_trim();
+    int fds_held = 0;
+    long rss_held = 0;
+    const auto start = Clock::now();
+    auto run = heyes::test::hold_in_flight(ioc, dialer, c.dials, name, "9", d, [&] {
+      fds_held = heyes::test::count_open_fds();
+      rss_held = heyes::test::resident_kib();
+    }, 20s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    CHECK(run.completed == c.dials);
+    CHECK(run.aborted == c.dials);
+    CHECK(fds_held - fds_before >= c.dials * c.queries_per_dial);  // every query was in flight
+    CHECK(heyes::test::count_open_fds() == fds_before);
+    const long growth = rss_held - rss_before;
+    MESSAGE(c.dials, " dials by name in flight (", c.dials * c.queries_per_dial, " queries): RSS +", growth,
+            " KiB, ", growth * 1024 / c.dials, " B a dial; started, measured and cancelled in ", took.count(), " ms");
+    if (!sanitized_build) CHECK(growth <= bound_kib_per_dial * c.dials);
   }
 }

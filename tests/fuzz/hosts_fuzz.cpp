@@ -18,11 +18,14 @@ void check_lookups(const heyes::dns::HostsTable& table, std::string_view text) {
     auto word = text.substr(pos, end - pos);
     pos = end;
     ++looked;
+    std::size_t both = 0;
     for (auto family : {heyes::Family::v4, heyes::Family::v6}) {
       auto found = table.lookup(word, family);
       require(found.size() <= heyes::dns::HostsTable::kMaxAddresses, "addresses per name are bounded");
       for (const auto& a : found) require(a.family() == family, "lookup returns the family asked for");
+      both += found.size();
     }
+    require(table.find(word).size() == both, "find holds both families' lookups");
   }
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Loopback connect targets (accepting, refusing, black hole) and process resource probes.
+// Loopback targets (accepting, refusing, black hole, a silent UDP port) and process resource probes.
 #include "loopback_targets.hpp"
 
 #include <arpa/inet.h>
@@ -45,9 +45,9 @@ SockAddr loopback_sockaddr(const std::string& address) {
   return a;
 }
 
-// A TCP socket bound to address:0; the SockAddr is updated with the port.
-int bound_socket(SockAddr& a) {
-  int fd = ::socket(a.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// A socket (TCP unless told) bound to address:0; the SockAddr is updated with the port.
+int bound_socket(SockAddr& a, int type = SOCK_STREAM) {
+  int fd = ::socket(a.storage.ss_family, type | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno("socket");
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a.storage), a.length) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
@@ -139,6 +139,14 @@ BlackholeListener::~BlackholeListener() {
   ::close(queued_fd_);
   ::close(listen_fd_);
 }
+
+SilentUdpPort::SilentUdpPort(const std::string& address) {
+  SockAddr a = loopback_sockaddr(address);
+  fd_ = bound_socket(a, SOCK_DGRAM);
+  port_ = port_of(a);
+}
+
+SilentUdpPort::~SilentUdpPort() { ::close(fd_); }
 
 int count_open_fds() {
   DIR* d = ::opendir("/proc/self/fd");

@@ -64,6 +64,24 @@ class BlackholeListener {
   std::uint16_t port_ = 0;
 };
 
+// A nameserver that is up but never answers: a UDP socket bound to a
+// loopback address and an ephemeral port that nobody reads. Queries to it are
+// neither answered nor refused (no ICMP port unreachable); they wait for
+// their timeout.
+class SilentUdpPort {
+ public:
+  explicit SilentUdpPort(const std::string& address = "127.0.0.1");
+  ~SilentUdpPort();
+  SilentUdpPort(const SilentUdpPort&) = delete;
+  SilentUdpPort& operator=(const SilentUdpPort&) = delete;
+
+  std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 // Number of open file descriptors of this process (entries of /proc/self/fd).
 int count_open_fds();
 

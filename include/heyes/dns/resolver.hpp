@@ -60,7 +60,8 @@ struct ResolverOptions {
   std::chrono::seconds server_cooldown{30}; // a failed server is skipped this long (unless none is left)
   std::chrono::milliseconds try_timeout{0}; // per try; overrides config.timeout when > 0 (tests, tools)
 
-  // /etc/resolv.conf (with RES_OPTIONS, LOCALDOMAIN) and /etc/hosts, leniently.
+  // /etc/resolv.conf (with RES_OPTIONS, LOCALDOMAIN), leniently, and /etc/hosts
+  // (HostsTable::from_file: read at the first lookup that needs it).
   static ResolverOptions from_system(const std::string& resolv_conf = "/etc/resolv.conf",
                                      const std::string& hosts = "/etc/hosts");
 };

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,18 +43,50 @@ struct TraceEvent {
   std::string detail;
 };
 
+// Called with each event of a dial as it is added (DialOptions::on_event).
+using EventCallback = std::function<void(const TraceEvent&)>;
+
+// The events of one dial, kept (enabled) and/or handed to a callback as they
+// are added. Callers format an event only when enabled() says someone wants it.
 class Trace {
  public:
-  explicit Trace(bool enabled = true) : enabled_(enabled) {}
+  explicit Trace(bool keep = true, EventCallback on_event = {}) : keep_(keep), on_event_(std::move(on_event)) {}
 
-  bool enabled() const noexcept { return enabled_; }
+  // Whether an added event goes anywhere (kept or delivered).
+  bool enabled() const noexcept { return keep_ || on_event_; }
+  // Hands e to the callback, then keeps it (when keeping). A callback that
+  // throws is not called again: the exception stops here (the caller is the
+  // dial's core, in the middle of a decision) and a warning event naming it
+  // is kept after e.
   void add(TraceEvent e) {
-    if (enabled_) events_.push_back(std::move(e));
+    std::optional<std::string> threw;
+    if (on_event_) threw = deliver(e);
+    if (keep_) events_.push_back(std::move(e));
+    if (threw && keep_)
+      events_.push_back({events_.back().t, std::string(event::warning), std::nullopt, std::nullopt,
+                         "on_event threw (" + *threw + "); no more events are delivered"});
   }
+  // No callback from here on (the dial is over).
+  void stop_delivering() noexcept { on_event_ = nullptr; }
   const std::vector<TraceEvent>& events() const noexcept { return events_; }
 
  private:
-  bool enabled_;
+  // The exception's text when the callback threw (it is dropped then).
+  std::optional<std::string> deliver(const TraceEvent& e) {
+    try {
+      on_event_(e);
+      return std::nullopt;
+    } catch (const std::exception& x) {
+      on_event_ = nullptr;
+      return x.what();
+    } catch (...) {
+      on_event_ = nullptr;
+      return "unknown exception";
+    }
+  }
+
+  bool keep_;
+  EventCallback on_event_;
   std::vector<TraceEvent> events_;
 };
 

@@ -62,7 +62,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
         dialer_(std::move(dialer)),
         strand_(make_dial_strand(ex)),
         attempts_(ex, options.local_address, std::move(options.socket_setup)),
-        trace_(options.keep_trace) {
+        trace_(options.keep_trace, std::move(options.on_event)) {
     plan_ = plan_dial(std::move(host), service, options, dialer_->policy);
   }
 
@@ -333,6 +333,7 @@ void DialOp::fail_early(TimePoint now, std::error_code ec) {
 }
 
 void DialOp::complete(TimePoint now, std::error_code ec, DialResult result) {
+  trace_.stop_delivering();  // nothing reaches on_event after the handler is invoked
   result.trace = std::move(trace_);
   if (race_) result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - race_->start());
   completion_.release()->complete(ec, std::move(result), initiating_dial == this);

@@ -64,7 +64,11 @@ def broken_ipv6_setup():
 
 
 def dials(out):
-    objs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    """The result objects of --json's JSON Lines (each after its dial's event objects)."""
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    objs = [o for o in lines if o.get("type") == "result"]
+    check(all(o.get("type") in ("event", "result") and o.get("schema") == 1 for o in lines),
+          f"--json: a line neither an event nor a result of schema 1: {lines}")
     for o in objs:
         for key in ("ok", "address", "port", "family", "elapsed_ms", "error", "events"):
             check(key in o, f"json object without {key!r}: {o}")
@@ -171,7 +175,8 @@ def ipv4_part():
     rc, out, err = run(*ns, "--json", "127.0.0.1", str(closed))
     objs = dials(out)
     check(rc == 1 and len(objs) == 1 and not objs[0]["ok"] and objs[0]["error"]
-          and objs[0]["failures"] == [{"address": "127.0.0.1", "error": "Connection refused"}],
+          and objs[0]["failures"] == [{"address": "127.0.0.1", "error": "Connection refused",
+                                       "error_code": "ECONNREFUSED"}],
           f"refused: rc={rc} out={out!r}")
     rc, out, err = run(*ns, "-6", "--json", "127.0.0.1", str(closed))
     objs = dials(out)

@@ -400,7 +400,7 @@ def dial(lab, ns, run):
 
 
 def connect(lab, ns, args, wall=SCENARIO_WALL):
-    """Runs heyes-connect --json ARGS in ns; returns (exit status, the last dial's JSON object)."""
+    """Runs heyes-connect --json ARGS in ns; returns (exit status, the last dial's result object)."""
     # Hermetic: the lab's own resolv.conf, hosts file (and the caller's
     # policy), so that the machine's configuration (search lists, ndots,
     # gai.conf) changes nothing; the lab's DNS server, never the machine's.
@@ -409,14 +409,18 @@ def connect(lab, ns, args, wall=SCENARIO_WALL):
             "--hosts", hosts] + list(args)
     lab.log(" ".join(args))
     r = lab.sh(*args, ns=ns.name, check=False, timeout=wall)
-    # One JSON object per dial: the whole output, or (one per line) the last line.
-    try:
-        return r.returncode, json.loads(r.stdout)
-    except json.JSONDecodeError:
-        lines = [l for l in r.stdout.splitlines() if l.strip().startswith("{")]
-    if not lines:
-        raise RuntimeError(f"heyes-connect exit {r.returncode}, no JSON; stderr: {r.stderr.strip()}")
-    return r.returncode, json.loads(lines[-1])
+    # JSON Lines: the events as they happened, then one result object per dial.
+    results = []
+    for line in r.stdout.splitlines():
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict) and obj.get("type") == "result":
+            results.append(obj)
+    if not results:
+        raise RuntimeError(f"heyes-connect exit {r.returncode}, no JSON result; stderr: {r.stderr.strip()}")
+    return r.returncode, results[-1]
 
 
 def check(run, rc, result):

@@ -75,12 +75,13 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(["--sort", "--policy", "policy.conf", "::1"], "policy.conf:3: unknown keyword 'lable'",
                  "bad policy", cwd=tmp)
     expect_error(["--sort", "--policy", "missing.conf", "::1"],
-                 "missing.conf: cannot read file: No such file or directory", "missing policy", cwd=tmp)
+                 "option '--policy': missing.conf: cannot read file: No such file or directory", "missing policy",
+                 cwd=tmp)
 
 # Bad command lines: exit 2, nothing on stdout, one line naming the problem.
 bad = [
     ([], "nothing to do: give --sort ADDR..., HOST PORT or --demo (try --help)"),
-    (["::1"], "nothing to do: give --sort ADDR..., HOST PORT or --demo (try --help)"),
+    (["::1"], "missing PORT"),
     (["--sort"], "--sort needs at least one ADDR"),
     (["--sort", "example.com"], "'example.com' is not an IP address"),
     (["--sort", "--", "-1"], "'-1' is not an IP address"),

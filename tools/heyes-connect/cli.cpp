@@ -85,52 +85,97 @@ void set_mode(Options& o, Mode m, std::string_view flag) {
   o.mode = m;
 }
 
-// One row per option: its name, whether it takes a value, what it does.
+// -4 and -6 together leave no family.
+void set_family(Options& o, int family) {
+  if (o.dial.family != 0 && o.dial.family != family)
+    fail("option '-" + std::to_string(family) + "' conflicts with '-" + std::to_string(o.dial.family) + "'");
+  o.dial.family = family;
+}
+
+// A bare IPv6 address whose last group could be a port ("::1:53": ::1:53, or
+// ::1 port 53?) is refused: the brackets say which.
+void check_unambiguous_nameserver(std::string_view v) {
+  auto colon = v.rfind(':');
+  if (v.empty() || v[0] == '[' || colon == std::string_view::npos || v.find(':') == colon) return;
+  auto head = v.substr(0, colon), tail = v.substr(colon + 1);
+  if (tail.empty() || tail.find_first_not_of("0123456789") != std::string_view::npos) return;
+  if (!heyes::IpAddress::parse(head)) return;
+  fail("option '--nameserver': " + quote(v) + " is ambiguous: write '[" + std::string(head) + "]:" +
+       std::string(tail) + "' for port " + std::string(tail) + ", or '[" + std::string(v) + "]' for the address");
+}
+
+// The modes an option applies to.
+enum ModeMask : unsigned { kSort = 1, kDial = 2, kDemo = 4, kAny = 7 };
+
+unsigned mask_of(Mode m) {
+  switch (m) {
+    case Mode::sort: return kSort;
+    case Mode::dial: return kDial;
+    case Mode::demo: return kDemo;
+    case Mode::none:
+    case Mode::help:
+    case Mode::version: break;
+  }
+  return kAny;
+}
+
+const char* name_of(Mode m) { return m == Mode::sort ? "sort mode" : m == Mode::demo ? "demo mode" : "dial mode"; }
+
+// One row per option: its name, whether it takes a value, the modes it
+// applies to, what it does.
 struct OptionSpec {
   std::string_view name;
   bool takes_value;
+  unsigned modes;
   void (*apply)(Options&, std::string_view value);
 };
 
 constexpr OptionSpec kOptions[] = {
-    {"--sort", false, [](Options& o, std::string_view) { set_mode(o, Mode::sort, "--sort"); }},
-    {"--policy", true, [](Options& o, std::string_view v) {
+    {"--sort", false, kAny, [](Options& o, std::string_view) { set_mode(o, Mode::sort, "--sort"); }},
+    {"--policy", true, kAny, [](Options& o, std::string_view v) {
        if (v.empty()) fail("option '--policy': empty file name");
        o.policy = std::string(v);
      }},
-    {"--source", true, [](Options& o, std::string_view v) { o.sources.push_back(parse_source_override(v)); }},
-    {"--family-count", true, [](Options& o, std::string_view v) { o.family_count = parse_int("--family-count", v, 1, 1000); }},
-    {"--no-interleave", false, [](Options& o, std::string_view) { o.interleave = false; }},
+    {"--source", true, kSort, [](Options& o, std::string_view v) { o.sources.push_back(parse_source_override(v)); }},
+    {"--family-count", true, kAny, [](Options& o, std::string_view v) { o.family_count = parse_int("--family-count", v, 1, 1000); }},
+    {"--no-interleave", false, kSort, [](Options& o, std::string_view) { o.interleave = false; }},
     // Dial and demo modes.
-    {"--demo", false, [](Options& o, std::string_view) { set_mode(o, Mode::demo, "--demo"); }},
-    {"--attempt-delay", true, [](Options& o, std::string_view v) { o.dial.attempt_delay_ms = parse_int("--attempt-delay", v, 0, 60'000); }},
-    {"--resolution-delay", true, [](Options& o, std::string_view v) { o.dial.resolution_delay_ms = parse_int("--resolution-delay", v, 0, 60'000); }},
-    {"--timeout", true, [](Options& o, std::string_view v) { o.dial.timeout_ms = parse_int("--timeout", v, 0, 3'600'000); }},
-    {"--attempt-timeout", true, [](Options& o, std::string_view v) { o.dial.attempt_timeout_ms = parse_int("--attempt-timeout", v, 0, 3'600'000); }},
-    {"--delay-policy", true, [](Options& o, std::string_view v) { o.dial.delay_policy = parse_delay_policy(v); }},
-    {"-4", false, [](Options& o, std::string_view) { o.dial.family = 4; }},
-    {"-6", false, [](Options& o, std::string_view) { o.dial.family = 6; }},
-    {"--nameserver", true, [](Options& o, std::string_view v) {
+    {"--demo", false, kAny, [](Options& o, std::string_view) { set_mode(o, Mode::demo, "--demo"); }},
+    {"--attempt-delay", true, kDial | kDemo, [](Options& o, std::string_view v) { o.dial.attempt_delay_ms = parse_int("--attempt-delay", v, 0, 60'000); }},
+    {"--resolution-delay", true, kDial | kDemo, [](Options& o, std::string_view v) { o.dial.resolution_delay_ms = parse_int("--resolution-delay", v, 0, 60'000); }},
+    {"--timeout", true, kDial | kDemo, [](Options& o, std::string_view v) { o.dial.timeout_ms = parse_int("--timeout", v, 0, 3'600'000); }},
+    {"--attempt-timeout", true, kDial | kDemo, [](Options& o, std::string_view v) { o.dial.attempt_timeout_ms = parse_int("--attempt-timeout", v, 0, 3'600'000); }},
+    {"--delay-policy", true, kDial | kDemo, [](Options& o, std::string_view v) { o.dial.delay_policy = parse_delay_policy(v); }},
+    // The demo races both families: one alone cannot show it.
+    {"-4", false, kDial, [](Options& o, std::string_view) { set_family(o, 4); }},
+    {"-6", false, kDial, [](Options& o, std::string_view) { set_family(o, 6); }},
+    // The demo has its own DNS server and no files.
+    {"--nameserver", true, kDial, [](Options& o, std::string_view v) {
+       check_unambiguous_nameserver(v);
        auto ns = heyes::dns::Nameserver::parse(v);
        if (!ns) fail("option '--nameserver': expected ADDR, ADDR:PORT or [V6]:PORT, got " + quote(v));
        o.dial.nameservers.push_back(*ns);
      }},
-    {"--resolv-conf", true, [](Options& o, std::string_view v) {
+    {"--resolv-conf", true, kDial, [](Options& o, std::string_view v) {
        if (v.empty()) fail("option '--resolv-conf': empty file name");
        o.dial.resolv_conf = std::string(v);
      }},
-    {"--hosts", true, [](Options& o, std::string_view v) {
+    {"--hosts", true, kDial, [](Options& o, std::string_view v) {
        if (v.empty()) fail("option '--hosts': empty file name");
        o.dial.hosts = std::string(v);
      }},
-    {"--no-history", false, [](Options& o, std::string_view) { o.dial.history = false; }},
-    {"--history-file", true, [](Options& o, std::string_view v) {
+    {"--no-history", false, kDial | kDemo, [](Options& o, std::string_view) { o.dial.history = false; }},
+    {"--history-file", true, kDial, [](Options& o, std::string_view v) {
        if (v.empty()) fail("option '--history-file': empty file name");
        o.dial.history_file = std::string(v);
      }},
-    {"--no-addrconfig", false, [](Options& o, std::string_view) { o.dial.addrconfig = false; }},
-    {"--repeat", true, [](Options& o, std::string_view v) { o.dial.repeat = parse_int("--repeat", v, 1, 1000); }},
-    {"--json", false, [](Options& o, std::string_view) { o.dial.json = true; }},
+    // The demo never checks usable families (loopback has both).
+    {"--no-addrconfig", false, kDial, [](Options& o, std::string_view) { o.dial.addrconfig = false; }},
+    {"--repeat", true, kDial | kDemo, [](Options& o, std::string_view v) { o.dial.repeat = parse_int("--repeat", v, 1, 1000); }},
+    {"--json", false, kDial | kDemo, [](Options& o, std::string_view) { o.dial.json = true; }},
+    {"-q", false, kDial | kDemo, [](Options& o, std::string_view) { o.dial.quiet = true; }},
+    {"--quiet", false, kDial | kDemo, [](Options& o, std::string_view) { o.dial.quiet = true; }},
+    {"-v", false, kDial | kDemo, [](Options& o, std::string_view) { o.dial.verbose = true; }},
 };
 
 const OptionSpec* find_option(std::string_view name) {
@@ -139,31 +184,67 @@ const OptionSpec* find_option(std::string_view name) {
   return nullptr;
 }
 
-// The operands each mode needs.
+// Dial mode's operands: HOST PORT, or one HOST:PORT / [V6]:PORT.
+void take_host_port(Options& o) {
+  const auto& ops = o.operands;
+  if (ops.empty()) fail("nothing to do: give --sort ADDR..., HOST PORT or --demo (try --help)");
+  if (ops.size() > 2) fail("unexpected operand " + quote(ops[2]));
+  if (ops.size() == 2) {
+    o.host = ops[0];
+    o.port = ops[1];
+  } else {
+    std::string_view one = ops[0];
+    auto colon = one.rfind(':');
+    if (!one.empty() && one[0] == '[') {
+      auto close = one.find(']');
+      if (close == std::string_view::npos || (close + 1 < one.size() && one[close + 1] != ':'))
+        fail("operand " + quote(one) + ": expected [V6]:PORT");
+      if (close + 1 >= one.size()) fail("missing PORT");
+      o.host = std::string(one.substr(1, close - 1));
+      o.port = std::string(one.substr(close + 2));
+    } else if (colon != std::string_view::npos && one.find(':') == colon) {
+      o.host = std::string(one.substr(0, colon));
+      o.port = std::string(one.substr(colon + 1));
+    } else {
+      fail("missing PORT");  // a name, an IPv4 or a bare IPv6 address
+    }
+  }
+  if (o.host.empty()) fail("empty HOST");
+  if (o.port.empty()) fail("empty PORT");
+}
+
+// Every option given applies to the mode; no two conflict.
+void check_options(const Options& o) {
+  for (const auto& name : o.given) {
+    const OptionSpec* spec = find_option(name);
+    if (spec && !(spec->modes & mask_of(o.mode)))
+      fail("option " + quote(name) + " does not apply to " + name_of(o.mode) + " (try --help)");
+  }
+  if (o.dial.history_file && !o.dial.history) fail("option '--history-file' conflicts with '--no-history'");
+  if (o.dial.quiet && o.dial.verbose) fail("option '-q' conflicts with '-v'");
+  if (o.dial.quiet && o.dial.json) fail("option '-q' conflicts with '--json'");
+}
+
+// The operands each mode needs, then the options it allows.
 void check_mode(Options& o) {
   switch (o.mode) {
     case Mode::none:
-      // Two operands and no mode: HOST PORT, the dial mode.
-      if (o.operands.size() != 2) fail("nothing to do: give --sort ADDR..., HOST PORT or --demo (try --help)");
       o.mode = Mode::dial;
-      o.host = o.operands[0];
-      o.port = o.operands[1];
-      if (o.host.empty()) fail("empty HOST");
-      if (o.port.empty()) fail("empty PORT");
-      if (o.dial.history_file && !o.dial.history) fail("option '--history-file' conflicts with '--no-history'");
-      return;
+      take_host_port(o);
+      break;
     case Mode::demo:
       if (!o.operands.empty()) fail("--demo takes no operand, got " + quote(o.operands[0]));
-      return;
+      break;
     case Mode::sort:
       if (o.operands.empty()) fail("--sort needs at least one ADDR");
       for (const auto& text : o.operands) o.addresses.push_back(parse_address("", text));
-      return;
+      break;
     case Mode::dial:  // set only here, from Mode::none
     case Mode::help:
     case Mode::version:
       return;
   }
+  check_options(o);
 }
 
 }  // namespace
@@ -205,6 +286,7 @@ Options parse_command_line(std::span<const std::string_view> args) {
     else if (spec->takes_value) fail("option '" + std::string(name) + "' needs a value");
     else if (eq != std::string_view::npos) fail("option '" + std::string(name) + "' takes no value");
     spec->apply(o, value);
+    o.given.emplace_back(name);
   }
   // --help and --version win over any mode.
   if (help || version) {
@@ -215,9 +297,17 @@ Options parse_command_line(std::span<const std::string_view> args) {
   return o;
 }
 
+bool wants_json(std::span<const std::string_view> args) {
+  for (auto arg : args) {
+    if (arg == "--") return false;
+    if (arg == "--json") return true;
+  }
+  return false;
+}
+
 std::string usage_text() {
   return "usage: heyes-connect --sort [OPTIONS] ADDR...\n"
-         "       heyes-connect [OPTIONS] HOST PORT\n"
+         "       heyes-connect [OPTIONS] HOST PORT | HOST:PORT | [V6]:PORT\n"
          "       heyes-connect --demo [OPTIONS]\n"
          "       heyes-connect --help | --version\n"
          "\n"
@@ -233,9 +323,11 @@ std::string usage_text() {
          "  --family-count N      First Address Family Count, 1-1000 (default 1)\n"
          "  --no-interleave       print the pure RFC 6724 order\n"
          "\n"
-         "Dial mode: connect to HOST PORT with Happy Eyeballs v2 (RFC 8305) and print the\n"
-         "timeline, one line per event, then 'connected to ADDRESS port PORT in N ms'.\n"
-         "Demo mode: the same against an in-process DNS server and a black-holed ::1 on loopback.\n"
+         "Dial mode: connect to HOST PORT with Happy Eyeballs v2 (RFC 8305), print each event\n"
+         "as it happens, then 'connected to ADDRESS port PORT in N ms' (errors on stderr).\n"
+         "Demo mode: the same against an in-process DNS server and a black-holed ::1 on loopback\n"
+         "(not with -4, -6, --nameserver, --resolv-conf, --hosts, --history-file, --no-addrconfig).\n"
+         "SIGINT and SIGTERM cancel the dial and print what was known.\n"
          "\n"
          "  --attempt-delay MS    Connection Attempt Delay (default 250; clamped to 10-2000)\n"
          "  --resolution-delay MS wait this long for AAAA after A (default 50)\n"
@@ -255,12 +347,16 @@ std::string usage_text() {
          "                        $XDG_CACHE_HOME/heyes/history (else ~/.cache/heyes/history)\n"
          "  --no-addrconfig       query both families even when this host cannot use one\n"
          "  --repeat N            dial N times in one process (cache and history at work)\n"
-         "  --json                one JSON object per dial on stdout\n"
+         "  --json                JSON Lines on stdout: an object per event as it happens, then\n"
+         "                        one result object per dial (heyes-connect(1): JSON OUTPUT)\n"
+         "  -q, --quiet           nothing on stdout: the exit status only\n"
+         "  -v                    the timeline (the default)\n"
          "\n"
          "  -h, --help            this text\n"
          "  --version             print the version\n"
          "\n"
-         "Exit status: 0 ok, 1 a dial failed (or the demo did not show the race), 2 bad input.\n";
+         "Exit status: 0 ok, 1 a dial failed (or the demo did not show the race), 2 bad input,\n"
+         "130 interrupted (SIGINT), 143 terminated (SIGTERM).\n";
 }
 
 }  // namespace heyes_connect

@@ -52,7 +52,9 @@ struct DialSettings {
   std::optional<std::string> history_file;  // --history-file FILE, or "default"
   bool addrconfig = true;                  // --no-addrconfig clears it
   int repeat = 1;                          // --repeat N
-  bool json = false;                       // --json
+  bool json = false;                       // --json: JSON Lines on stdout
+  bool quiet = false;                      // -q, --quiet: nothing on stdout
+  bool verbose = false;                    // -v: the timeline (the default)
 };
 
 struct Options {
@@ -63,15 +65,20 @@ struct Options {
   int family_count = 1;                 // --family-count (RFC 8305 First Address Family Count)
   bool interleave = true;               // --no-interleave clears it
   std::vector<std::string> operands;    // non-option arguments, in order
+  std::vector<std::string> given;       // the options given, in order (checked against the mode)
   std::vector<heyes::IpAddress> addresses;  // sort mode: the operands, parsed
   DialSettings dial;                    // dial and demo modes
-  std::string host;                     // dial mode: HOST PORT
+  std::string host;                     // dial mode: HOST PORT, HOST:PORT or [V6]:PORT
   std::string port;
 };
 
 // Parses the arguments after the program name. Long options take their value
 // as "--opt VALUE" or "--opt=VALUE"; "--" ends the options. Throws UsageError.
 Options parse_command_line(std::span<const std::string_view> args);
+
+// Whether the arguments ask for --json (before any "--"): an input error is
+// then also one JSON object on stdout.
+bool wants_json(std::span<const std::string_view> args);
 
 // The --help text.
 std::string usage_text();

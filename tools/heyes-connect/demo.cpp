@@ -5,6 +5,8 @@
 
 #include "dial_mode.hpp"
 #include "heyes/dial/dialer_options.hpp"
+#include "heyes/select/policy.hpp"
+#include "inputs.hpp"
 #include "testing/listeners.hpp"
 #include "testing/test_server.hpp"
 
@@ -50,7 +52,7 @@ int run_demo(const Options& options) {
   // the usable-family check (AI_ADDRCONFIG) would hide the very race shown here.
   dial.addrconfig = false;
   heyes::DialerOptions dialer_options;
-  dialer_options.policy = policy_of(options);
+  dialer_options.policy = std::make_shared<const heyes::PolicyTable>(policy_of(options));
   dialer_options.history = options.dial.history;
 
   asio::io_context ioc;
@@ -60,11 +62,11 @@ int run_demo(const Options& options) {
   dialer_options.resolver.config.nameservers = {dns.nameserver()};  // the demo's own server, nothing else
   heyes::Dialer dialer(std::move(dialer_options));
   auto delay = std::clamp(dial.attempt_delay, std::chrono::milliseconds(10), std::chrono::milliseconds(2000));
-  if (!options.dial.json) describe(dns, net.port(), delay);
+  const bool text = !options.dial.json && !options.dial.quiet;
+  if (text) describe(dns, net.port(), delay);
 
   bool ok = false;
-  auto loop = std::make_shared<DialLoop>(DialLoop{ioc, dialer, kDemoName, std::to_string(net.port()), dial,
-                                                  options.dial.repeat, options.dial.json, {}, {}});
+  auto loop = std::make_shared<DialLoop>(ioc, dialer, kDemoName, std::to_string(net.port()), dial, options.dial);
   loop->observe = [&](int index, std::error_code ec, const heyes::DialResult& r) {
     if (index == 0) ok = demo_succeeded(ec, r, delay);
   };
@@ -72,11 +74,13 @@ int run_demo(const Options& options) {
     dns.close();
     ioc.stop();
   };
-  start_dial_loop(loop);
-  ioc.run();
-  std::fprintf(options.dial.json ? stderr : stdout,
-               ok ? "\ndemo: OK: ::1 hung, 127.0.0.1 was tried after the attempt delay and won\n"
-                  : "\ndemo: FAILED: the first dial did not connect over IPv4 after the attempt delay\n");
+  if (int interrupted = run_dial_loop(loop)) return interrupted;
+  // The verdict: on stdout in text, a diagnostic on stderr beside JSON Lines or a failure.
+  if (!options.dial.quiet) {
+    std::fputs(ok ? "\ndemo: OK: ::1 hung, 127.0.0.1 was tried after the attempt delay and won\n"
+                  : "\ndemo: FAILED: the first dial did not connect over IPv4 after the attempt delay\n",
+               ok && text ? stdout : stderr);
+  }
   return ok ? 0 : 1;
 }
 

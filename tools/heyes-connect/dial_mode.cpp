@@ -1,16 +1,28 @@
 // SPDX-License-Identifier: MIT
-// heyes-connect dial mode: dial, print the timeline or JSON; written on the public API only.
+// heyes-connect dial mode: dial, stream the timeline or JSON Lines, cancel on a signal; on the public API only.
 #include "dial_mode.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/error.hpp>
+#include <asio/signal_set.hpp>
+
+#include <csignal>
 #include <cstdio>
-#include <filesystem>
+#include <cstring>
 
 #include "heyes/dial/dialer_options.hpp"
+#include "heyes/dns/config.hpp"
+#include "heyes/dns/hosts.hpp"
 #include "heyes/dns/resolver.hpp"
+#include "heyes/error.hpp"
 #include "heyes/select/policy.hpp"
+#include "inputs.hpp"
 
 namespace heyes_connect {
 namespace {
+
+// The version of the --json objects: raised when a field changes meaning or goes.
+constexpr int kJsonSchema = 1;
 
 double ms(std::chrono::microseconds t) { return static_cast<double>(t.count()) / 1000.0; }
 
@@ -37,25 +49,59 @@ std::string json_number(double v) {
   return buf;
 }
 
-// One line per event: "    250.3 ms  attempt_start ipv4 127.0.0.1  attempt 2 ...".
-void print_text(std::error_code ec, const heyes::DialResult& r) {
-  for (const auto& e : r.trace.events()) {
-    std::string line = e.type;
-    if (e.family) line += " " + std::string(heyes::to_string(*e.family));
-    if (e.address) line += " " + e.address->to_string();
-    if (!e.detail.empty()) line += "  " + e.detail;
-    std::printf("%9.1f ms  %s\n", ms(e.t), line.c_str());
-  }
-  if (!ec) {
-    std::printf("connected to %s port %u in %.0f ms\n", r.endpoint.address().to_string().c_str(),
-                static_cast<unsigned>(r.endpoint.port()), ms(r.elapsed));
-  } else {
-    std::printf("error: %s (after %.0f ms)\n", ec.message().c_str(), ms(r.elapsed));
-    for (const auto& f : r.failures) {
-      std::printf("  %s: %s\n", f.address.to_string().c_str(), f.error.message().c_str());
+// "{"schema":1,"type":TYPE" — the opening of every object; the caller closes it.
+std::string json_open(std::string_view type) {
+  return "{\"schema\":" + std::to_string(kJsonSchema) + ",\"type\":" + json_string(type);
+}
+
+void print_line(std::FILE* f, const std::string& line) {
+  std::fprintf(f, "%s\n", line.c_str());
+  std::fflush(f);
+}
+
+// A stable machine name for an error: heyes::errc's enumerator, the errno
+// name of a system error (ECONNREFUSED), else "category:value".
+std::string error_code_name(std::error_code ec) {
+  if (ec.category() == heyes::category()) {
+    switch (static_cast<heyes::errc>(ec.value())) {
+      case heyes::errc::no_address: return "no_address";
+      case heyes::errc::all_attempts_failed: return "all_attempts_failed";
+      case heyes::errc::timed_out: return "timed_out";
+      case heyes::errc::bad_host_name: return "bad_host_name";
+      case heyes::errc::bad_service: return "bad_service";
+      case heyes::errc::host_not_found: return "host_not_found";
+      case heyes::errc::no_data: return "no_data";
+      case heyes::errc::dns_server_failure: return "dns_server_failure";
+      case heyes::errc::dns_timeout: return "dns_timeout";
+      case heyes::errc::dns_bad_response: return "dns_bad_response";
+      case heyes::errc::family_unavailable: return "family_unavailable";
+      case heyes::errc::parse_error: return "parse_error";
+      case heyes::errc::attempt_abandoned: return "attempt_abandoned";
+      case heyes::errc::attempt_timed_out: return "attempt_timed_out";
     }
   }
-  std::fflush(stdout);
+  if (ec.category() == asio::system_category() || ec.category() == std::system_category() ||
+      ec.category() == std::generic_category()) {
+    if (const char* name = strerrorname_np(ec.value())) return name;
+  }
+  return std::string(ec.category().name()) + ":" + std::to_string(ec.value());
+}
+
+// ",\"error\":TEXT,\"error_code\":NAME", null for no error.
+std::string json_error(std::error_code ec) {
+  if (!ec) return ",\"error\":null,\"error_code\":null";
+  return ",\"error\":" + json_string(ec.message()) + ",\"error_code\":" + json_string(error_code_name(ec));
+}
+
+// "    250.3 ms  attempt_start ipv4 127.0.0.1  attempt 2 ...".
+std::string text_event(const heyes::TraceEvent& e) {
+  std::string line = e.type;
+  if (e.family) line += " " + std::string(heyes::to_string(*e.family));
+  if (e.address) line += " " + e.address->to_string();
+  if (!e.detail.empty()) line += "  " + e.detail;
+  char t[32];
+  std::snprintf(t, sizeof t, "%9.1f ms  ", ms(e.t));
+  return t + line;
 }
 
 std::string json_event(const heyes::TraceEvent& e) {
@@ -66,9 +112,24 @@ std::string json_event(const heyes::TraceEvent& e) {
   return out + "}";
 }
 
-// One object per dial, on one line.
-void print_json(std::error_code ec, const heyes::DialResult& r) {
-  std::string out = "{\"ok\":" + std::string(ec ? "false" : "true");
+// The verdict: connected on stdout, a failure and each address's cause on stderr.
+void print_text(std::error_code ec, const heyes::DialResult& r) {
+  if (!ec) {
+    std::printf("connected to %s port %u in %.0f ms\n", r.endpoint.address().to_string().c_str(),
+                static_cast<unsigned>(r.endpoint.port()), ms(r.elapsed));
+    std::fflush(stdout);
+    return;
+  }
+  std::fprintf(stderr, "heyes-connect: error: %s (after %.0f ms)\n", ec.message().c_str(), ms(r.elapsed));
+  for (const auto& f : r.failures)
+    std::fprintf(stderr, "heyes-connect:   %s: %s\n", f.address.to_string().c_str(), f.error.message().c_str());
+}
+
+// The result object of one dial (its events were streamed before it).
+void print_json(const DialLoop& loop, int index, std::error_code ec, const heyes::DialResult& r) {
+  std::string out = json_open("result") + ",\"dial\":" + std::to_string(index + 1) +
+                    ",\"host\":" + json_string(loop.host) + ",\"service\":" + json_string(loop.port) +
+                    ",\"ok\":" + (ec ? "false" : "true");
   if (!ec) {
     auto family = r.endpoint.address().is_v6() ? heyes::Family::v6 : heyes::Family::v4;
     out += ",\"address\":" + json_string(r.endpoint.address().to_string()) +
@@ -76,38 +137,54 @@ void print_json(std::error_code ec, const heyes::DialResult& r) {
   } else {
     out += ",\"address\":null,\"port\":null,\"family\":null";
   }
-  out += ",\"elapsed_ms\":" + json_number(ms(r.elapsed));
-  out += ",\"error\":" + (ec ? json_string(ec.message()) : std::string("null"));
-  out += ",\"failures\":[";
+  out += ",\"elapsed_ms\":" + json_number(ms(r.elapsed)) + json_error(ec) + ",\"failures\":[";
   for (std::size_t i = 0; i < r.failures.size(); ++i) {
     out += (i ? ",{\"address\":" : "{\"address\":") + json_string(r.failures[i].address.to_string()) +
-           ",\"error\":" + json_string(r.failures[i].error.message()) + "}";
+           json_error(r.failures[i].error) + "}";
   }
   out += "],\"events\":[";
-  for (std::size_t i = 0; i < r.trace.events().size(); ++i) {
-    out += (i ? "," : "") + json_event(r.trace.events()[i]);
-  }
-  std::printf("%s]}\n", out.c_str());
-  std::fflush(stdout);
+  for (std::size_t i = 0; i < r.trace.events().size(); ++i) out += (i ? "," : "") + json_event(r.trace.events()[i]);
+  print_line(stdout, out + "]}");
 }
 
-// A file named on the command line must exist (the defaults may be missing:
-// glibc's defaults apply then).
-void check_readable(const std::optional<std::string>& file, const char* option) {
-  std::error_code ec;
-  if (file && (!std::filesystem::exists(*file, ec) || std::filesystem::is_directory(*file, ec))) {
-    throw UsageError(std::string("option '") + option + "': cannot read " + quote(*file));
+// The line or object that closes an interrupted run.
+void print_interrupted(const DialLoop& loop, int index) {
+  const char* name = loop.signal == SIGINT ? "SIGINT" : "SIGTERM";
+  if (loop.settings.quiet) return;
+  if (loop.settings.json) {
+    print_line(stdout, json_open("interrupted") + ",\"dial\":" + std::to_string(index + 1) +
+                           ",\"signal\":" + json_string(name) + ",\"exit_status\":" +
+                           std::to_string(128 + loop.signal) + "}");
+  } else {
+    std::fprintf(stderr, "heyes-connect: interrupted by %s\n", name);
   }
+}
+
+// Each event as it happens, on the dial's strand (one thread runs ioc).
+heyes::EventCallback stream_events(const DialLoop* loop, int index) {
+  if (loop->settings.quiet) return {};  // nothing formatted at all
+  if (loop->settings.json) {
+    return [index](const heyes::TraceEvent& e) {
+      print_line(stdout, json_open("event") + ",\"dial\":" + std::to_string(index + 1) + ",\"event\":" +
+                             json_event(e) + "}");
+    };
+  }
+  return [](const heyes::TraceEvent& e) { print_line(stdout, text_event(e)); };
 }
 
 heyes::DialerOptions dialer_options(const Options& o) {
-  check_readable(o.dial.resolv_conf, "--resolv-conf");
-  check_readable(o.dial.hosts, "--hosts");
+  if (o.dial.resolv_conf) check_readable(*o.dial.resolv_conf, "--resolv-conf");
+  if (o.dial.hosts) check_readable(*o.dial.hosts, "--hosts");
   heyes::DialerOptions d;
-  d.resolver = heyes::dns::ResolverOptions::from_system(o.dial.resolv_conf.value_or("/etc/resolv.conf"),
-                                                        o.dial.hosts.value_or("/etc/hosts"));
+  // The defaults may be missing (glibc's defaults apply then); every file's warnings are shown once.
+  auto conf = heyes::dns::load_resolv_conf(o.dial.resolv_conf.value_or("/etc/resolv.conf"));
+  print_warnings(conf.warnings);
+  auto hosts = heyes::dns::load_hosts(o.dial.hosts.value_or("/etc/hosts"));
+  print_warnings(hosts.warnings);
+  d.resolver.config = std::move(conf.value);
+  d.resolver.hosts = std::move(hosts.value);
   if (!o.dial.nameservers.empty()) d.resolver.config.nameservers = o.dial.nameservers;
-  d.policy = policy_of(o);
+  d.policy = std::make_shared<const heyes::PolicyTable>(policy_of(o));
   d.history = o.dial.history;
   if (o.dial.history_file) {
     d.history_file = *o.dial.history_file == "default" ? heyes::race::default_history_file() : *o.dial.history_file;
@@ -121,7 +198,45 @@ heyes::DialerOptions dialer_options(const Options& o) {
   return d;
 }
 
+void start_dial(const std::shared_ptr<DialLoop>& loop, int index);
+
+// One dial's end: its result, then the next dial, or the end of the run.
+void dialed(const std::shared_ptr<DialLoop>& loop, int index, std::error_code ec, const heyes::DialResult& r) {
+  if (!loop->settings.quiet) {
+    if (loop->settings.json) print_json(*loop, index, ec, r);
+    else print_text(ec, r);
+  }
+  loop->failed += ec ? 1 : 0;
+  if (loop->observe) loop->observe(index, ec, r);
+  if (loop->signal) {
+    print_interrupted(*loop, index);
+    return loop->done();
+  }
+  start_dial(loop, index + 1);
+}
+
+void start_dial(const std::shared_ptr<DialLoop>& loop, int index) {
+  DialLoop& l = *loop;
+  if (index == l.settings.repeat) return l.done();
+  if (l.settings.repeat > 1 && !l.settings.json && !l.settings.quiet) {
+    std::printf("%sdial %d of %d: %s %s\n", index ? "\n" : "", index + 1, l.settings.repeat, l.host.c_str(),
+                l.port.c_str());
+  }
+  heyes::DialOptions options = l.options;
+  options.on_event = stream_events(&l, index);
+  l.dialer.async_dial_result(l.ioc.get_executor(), l.host, l.port, std::move(options),
+                             asio::bind_cancellation_slot(l.cancel.slot(),
+                                                          [loop, index](std::error_code ec, heyes::DialResult r) {
+                                                            dialed(loop, index, ec, r);
+                                                          }));
+}
+
 }  // namespace
+
+void print_json_error(std::string_view code, std::string_view message) {
+  print_line(stdout, json_open("error") + ",\"error_code\":" + json_string(code) + ",\"error\":" +
+                         json_string(message) + "}");
+}
 
 heyes::DialOptions dial_options(const Options& o) {
   heyes::DialOptions d;
@@ -139,26 +254,22 @@ heyes::DialOptions dial_options(const Options& o) {
   if (o.dial.family == 6) d.family = heyes::FamilyRestriction::v6;
   d.use_history = o.dial.history;
   d.addrconfig = o.dial.addrconfig;
-  d.keep_trace = true;
+  d.keep_trace = true;  // the result object's events
   return d;
 }
 
-std::shared_ptr<const heyes::PolicyTable> policy_of(const Options& o) {
-  if (!o.policy) return nullptr;  // the Dialer's: /etc/gai.conf or RFC 6724
-  if (*o.policy == "none") return std::make_shared<const heyes::PolicyTable>(heyes::PolicyTable::rfc6724());
-  return std::make_shared<const heyes::PolicyTable>(heyes::load_policy(*o.policy, heyes::ParseMode::strict).value);
-}
-
-void start_dial_loop(std::shared_ptr<DialLoop> loop, int index) {
-  if (index == loop->repeat) return loop->done();
-  DialLoop& l = *loop;
-  l.dialer.async_dial_result(l.ioc.get_executor(), l.host, l.port, l.options,
-                             [loop = std::move(loop), index](std::error_code ec, heyes::DialResult r) {
-                               if (loop->json) print_json(ec, r);
-                               else print_text(ec, r);
-                               loop->observe(index, ec, r);
-                               start_dial_loop(loop, index + 1);
-                             });
+// A signal cancels the dial in flight (on ioc's one thread, where its
+// handler runs); that dial's handler prints the end.
+int run_dial_loop(const std::shared_ptr<DialLoop>& loop) {
+  asio::signal_set signals(loop->ioc, SIGINT, SIGTERM);
+  signals.async_wait([loop](std::error_code ec, int signo) {
+    if (ec) return;
+    loop->signal = signo;
+    loop->cancel.emit(asio::cancellation_type::terminal);
+  });
+  start_dial(loop, 0);
+  loop->ioc.run();
+  return loop->signal ? 128 + loop->signal : 0;
 }
 
 int run_dial(const Options& options) {
@@ -171,15 +282,11 @@ int run_dial(const Options& options) {
   }
   heyes::Dialer dialer(dialer_options(options));
   asio::io_context ioc;
-  int failed = 0;
-  auto loop = std::make_shared<DialLoop>(DialLoop{ioc, dialer, options.host, options.port, dial_options(options),
-                                                  options.dial.repeat, options.dial.json, {}, {}});
-  loop->observe = [&](int, std::error_code e, const heyes::DialResult&) { failed += e ? 1 : 0; };
+  auto loop = std::make_shared<DialLoop>(ioc, dialer, options.host, options.port, dial_options(options), options.dial);
   // The last dial's lookup may linger to fill the cache: not worth waiting for.
   loop->done = [&] { ioc.stop(); };
-  start_dial_loop(loop);
-  ioc.run();
-  return failed ? 1 : 0;
+  if (int interrupted = run_dial_loop(loop)) return interrupted;
+  return loop->failed ? 1 : 0;
 }
 
 }  // namespace heyes_connect

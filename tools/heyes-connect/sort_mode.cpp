@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "inputs.hpp"
+
 namespace heyes_connect {
 namespace {
 
@@ -23,20 +25,10 @@ class OverrideSourceLookup final : public heyes::SourceLookup {
   heyes::SystemSourceLookup system_;
 };
 
-// --policy FILE (strict), --policy none, or the system's (lenient, warnings shown).
-heyes::PolicyTable choose_policy(const Options& options, std::FILE* err) {
-  if (options.policy == "none") return heyes::PolicyTable::rfc6724();
-  if (options.policy) return heyes::load_policy(*options.policy, heyes::ParseMode::strict).value;
-  std::vector<heyes::Diagnostic> warnings;
-  auto table = heyes::PolicyTable::system(&warnings);
-  for (const auto& w : warnings) std::fprintf(err, "heyes-connect: warning: %s\n", w.to_string().c_str());
-  return table;
-}
-
 }  // namespace
 
-int run_sort(const Options& options, std::FILE* out, std::FILE* err) {
-  const auto policy = choose_policy(options, err);
+int run_sort(const Options& options, std::FILE* out) {
+  const auto policy = policy_of(options);
   OverrideSourceLookup sources(options.sources);
   auto order = heyes::sort_destinations(options.addresses, policy, sources);
   if (options.interleave) order = heyes::interleave_families(order, options.family_count);

@@ -9,8 +9,8 @@
 namespace heyes_connect {
 
 // Prints the final order, one address per line, on out; policy warnings
-// (lenient /etc/gai.conf) go to err. Throws heyes::ParseError for a bad
+// (lenient /etc/gai.conf) go to stderr. Throws heyes::ParseError for a bad
 // --policy file. Returns the exit status.
-int run_sort(const Options& options, std::FILE* out, std::FILE* err);
+int run_sort(const Options& options, std::FILE* out);
 
 }  // namespace heyes_connect

@@ -11,6 +11,7 @@
 
 #include "heyes/address.hpp"
 #include "heyes/timings.hpp"
+#include "heyes/trace.hpp"
 
 namespace heyes {
 
@@ -39,6 +40,12 @@ struct DialOptions : Timings {
   std::optional<IpAddress> local_address;
   // Record the timeline in DialResult::trace (the socket-only forms never record it).
   bool keep_trace = true;
+  // Called with each trace event as it happens (also when keep_trace is
+  // false), on the dial's strand, in trace order, never after the completion
+  // handler is invoked. Unset, nothing is formatted for it. A callback that
+  // throws is dropped (the dial goes on; a warning event says so). README,
+  // "Live events", says when the first calls come inside async_dial.
+  EventCallback on_event;
   // Use and update the Dialer's connection history (RTT, recent failures).
   bool use_history = true;
   // As getaddrinfo's AI_ADDRCONFIG: do not query (nor wait for) a family this

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# heyes-connect's conversation: streamed events, JSON Lines, SIGINT/SIGTERM, stdout vs stderr, option checks.
+# Usage: cli_connect_test.py PATH/TO/heyes-connect. IPv4 loopback only; every dial names --nameserver
+# (a closed loopback port), so the machine's resolver is never asked.
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN = os.path.abspath(sys.argv[1])
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+def closed_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+NS = ["--nameserver", f"127.0.0.1:{closed_port()}"]
+
+
+def run(*args):
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout, p.stderr
+
+
+def lines_of(out):
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def black_hole():
+    """127.0.0.1:P with listen(fd, 0) and its one queue slot taken: further SYNs are dropped."""
+    hole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(0)
+    filler = socket.create_connection(hole.getsockname(), timeout=5)
+    return hole.getsockname()[1], [hole, filler]
+
+
+def working():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+    return s
+
+
+def interrupted_run(sig, extra):
+    """Dials the black hole, waits for the streamed attempt_start, signals after ~0.5 s."""
+    port, keep = black_hole()
+    p = subprocess.Popen([BIN, *NS, "--no-history", *extra, "127.0.0.1", str(port)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    streamed = threading.Event()
+
+    def read():
+        for line in p.stdout:
+            seen.append(line)
+            if "attempt_start" in line:
+                streamed.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    t0 = time.monotonic()
+    got_start = streamed.wait(10)
+    running = p.poll() is None  # the attempt_start came while the dial was still pending
+    time.sleep(max(0.0, 0.5 - (time.monotonic() - t0)))
+    p.send_signal(sig)
+    try:
+        rc = p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = p.wait()
+    reader.join(5)
+    err = p.stderr.read()
+    for s in keep:
+        s.close()
+    return rc, "".join(seen), err, got_start and running
+
+
+def signals():
+    rc, out, err, live = interrupted_run(signal.SIGINT, [])
+    check(live, f"SIGINT text: attempt_start not streamed while the dial was pending: {out!r}")
+    check(rc == 130, f"SIGINT: rc={rc}, want 130 (err={err!r})")
+    check("attempt_start ipv4 127.0.0.1" in out, f"SIGINT text: no attempt_start line on stdout: {out!r}")
+    check(err.endswith("heyes-connect: interrupted by SIGINT\n"), f"SIGINT text: stderr {err!r}")
+    check("heyes-connect: error: Operation aborted." in err, f"SIGINT text: the cancelled dial's error not on stderr: {err!r}")
+
+    rc, out, err, live = interrupted_run(signal.SIGTERM, ["--json"])
+    objs = lines_of(out)
+    check(live, f"SIGTERM json: attempt_start not streamed while the dial was pending: {out!r}")
+    check(rc == 143, f"SIGTERM: rc={rc}, want 143 (err={err!r})")
+    check(all(o.get("schema") == 1 for o in objs), f"SIGTERM json: an object without schema 1: {objs}")
+    types = [o["type"] for o in objs]
+    check(types and types[-2:] == ["result", "interrupted"] and set(types[:-2]) == {"event"},
+          f"SIGTERM json: objects {types}, want events, result, interrupted")
+    check(any(o["type"] == "event" and o["event"]["type"] == "attempt_start" for o in objs),
+          "SIGTERM json: no streamed attempt_start event")
+    if len(objs) >= 2:
+        check(objs[-2]["ok"] is False and objs[-2]["error_code"] == "ECANCELED", f"SIGTERM json result: {objs[-2]}")
+        check(objs[-1] == {"schema": 1, "type": "interrupted", "dial": 1, "signal": "SIGTERM", "exit_status": 143},
+              f"SIGTERM json: interrupted object {objs[-1]}")
+    check(err == "", f"SIGTERM json: stderr {err!r}")
+
+
+def json_lines():
+    closed = closed_port()
+    rc, out, err = run(*NS, "--json", "127.0.0.1", str(closed))
+    objs = lines_of(out)
+    check(rc == 1 and objs, f"refused --json: rc={rc} out={out!r}")
+    if not objs:
+        return
+    result = objs[-1]
+    events = [o for o in objs[:-1]]
+    check(all(o["type"] == "event" and o["dial"] == 1 and o["schema"] == 1 for o in events),
+          f"refused --json: not only events before the result: {objs}")
+    want = {"schema": 1, "type": "result", "dial": 1, "host": "127.0.0.1", "service": str(closed), "ok": False,
+            "address": None, "port": None, "family": None, "error": "every connection attempt failed",
+            "error_code": "all_attempts_failed",
+            "failures": [{"address": "127.0.0.1", "error": "Connection refused", "error_code": "ECONNREFUSED"}]}
+    check({k: result.get(k) for k in want} == want, f"refused --json result: {result}")
+    check(isinstance(result.get("elapsed_ms"), (int, float)), f"refused --json: elapsed_ms {result}")
+    check([o["event"] for o in events] == result.get("events"), "refused --json: streamed events != result events")
+    check(err == "", f"refused --json: stderr {err!r}")
+
+    # Text: the timeline on stdout, the error on stderr.
+    rc, out, err = run(*NS, "127.0.0.1", str(closed))
+    check(rc == 1 and "attempt_failed ipv4 127.0.0.1" in out and "error" not in out.replace("attempt_failed", ""),
+          f"refused text: stdout {out!r}")
+    check(err == "heyes-connect: error: every connection attempt failed (after 0 ms)\n"
+          "heyes-connect:   127.0.0.1: Connection refused\n" or
+          (err.startswith("heyes-connect: error: every connection attempt failed (after ")
+           and err.endswith("heyes-connect:   127.0.0.1: Connection refused\n")), f"refused text: stderr {err!r}")
+
+    # One operand HOST:PORT, [V6]:PORT.
+    rc, out, err = run(*NS, "--json", f"127.0.0.1:{closed}")
+    objs = lines_of(out)
+    check(rc == 1 and objs and objs[-1]["host"] == "127.0.0.1" and objs[-1]["service"] == str(closed),
+          f"HOST:PORT: rc={rc} out={out!r} err={err!r}")
+    rc, out, err = run(*NS, "--json", f"[::1]:{closed}")
+    objs = lines_of(out)
+    check(rc == 1 and objs and objs[-1]["host"] == "::1" and objs[-1]["service"] == str(closed),
+          f"[V6]:PORT: rc={rc} out={out!r} err={err!r}")
+
+
+def repeat_quiet_verbose():
+    listener = working()
+    port = listener.getsockname()[1]
+    rc, out, err = run(*NS, "--repeat", "2", "127.0.0.1", str(port))
+    lines = out.splitlines()
+    check(rc == 0 and lines[:1] == [f"dial 1 of 2: 127.0.0.1 {port}"] and f"dial 2 of 2: 127.0.0.1 {port}" in lines
+          and sum(line.startswith("connected to 127.0.0.1") for line in lines) == 2,
+          f"--repeat 2 text: rc={rc} out={out!r} err={err!r}")
+    rc, out, err = run(*NS, "--repeat", "2", "--json", "127.0.0.1", str(port))
+    objs = lines_of(out)
+    results = [o for o in objs if o["type"] == "result"]
+    check(rc == 0 and [o["dial"] for o in results] == [1, 2] and all(o["ok"] for o in results),
+          f"--repeat 2 json: results {results}")
+    check({o["dial"] for o in objs if o["type"] == "event"} == {1, 2}, "--repeat 2 json: events not numbered 1, 2")
+    for q in ("-q", "--quiet"):
+        rc, out, err = run(*NS, q, "127.0.0.1", str(port))
+        check(rc == 0 and out == "" and err == "", f"{q} connected: rc={rc} out={out!r} err={err!r}")
+        rc, out, err = run(*NS, q, "127.0.0.1", str(closed_port()))
+        check(rc == 1 and out == "" and err == "", f"{q} refused: rc={rc} out={out!r} err={err!r}")
+    rc, out, err = run(*NS, "-v", "127.0.0.1", str(port))
+    check(rc == 0 and "attempt_start ipv4 127.0.0.1" in out and out.splitlines()[-1].startswith("connected to "),
+          f"-v: rc={rc} out={out!r}")
+    listener.close()
+
+
+def files():
+    listener = working()
+    port = str(listener.getsockname()[1])
+    with tempfile.TemporaryDirectory() as tmp:
+        hosts = os.path.join(tmp, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 files.heyes.test\nnot-an-address bad.heyes.test\n")
+        conf = os.path.join(tmp, "resolv.conf")
+        with open(conf, "w") as f:
+            f.write("nameserver bogus\n")
+        # Each file's warning once, also over two dials.
+        rc, out, err = run(*NS, "--hosts", hosts, "--resolv-conf", conf, "--repeat", "2", "files.heyes.test", port)
+        lines = err.splitlines()
+        check(rc == 0 and len(lines) == 2 and all(line.startswith("heyes-connect: warning: ") for line in lines)
+              and sum(f"{hosts}:2" in line for line in lines) == 1 and sum(f"{conf}:1" in line for line in lines) == 1,
+              f"warnings once: rc={rc} err={err!r}")
+        # Unreadable files: one style, the reason.
+        for option, path, reason in (("--hosts", os.path.join(tmp, "none"), "No such file or directory"),
+                                     ("--resolv-conf", os.path.join(tmp, "none"), "No such file or directory"),
+                                     ("--resolv-conf", tmp, "Is a directory"),
+                                     ("--policy", os.path.join(tmp, "none"), "No such file or directory")):
+            rc, out, err = run(*NS, option, path, "127.0.0.1", port)
+            want = f"heyes-connect: option '{option}': {path}: cannot read file: {reason}\n"
+            check(rc == 2 and out == "" and err == want, f"unreadable {option} {path}: rc={rc} err={err!r} want {want!r}")
+    listener.close()
+
+
+def bad_input():
+    ns_free = {"--demo"}
+    cases = [
+        (["--sort", "--timeout", "5", "::1"], "option '--timeout' does not apply to sort mode (try --help)"),
+        (["--demo", "--hosts", "X"], "option '--hosts' does not apply to demo mode (try --help)"),
+        (["--demo", "-4"], "option '-4' does not apply to demo mode (try --help)"),
+        (["--source", "::1=::1", "127.0.0.1", "80"], "option '--source' does not apply to dial mode (try --help)"),
+        (["-4", "-6", "127.0.0.1", "80"], "option '-6' conflicts with '-4'"),
+        (["-q", "-v", "127.0.0.1", "80"], "option '-q' conflicts with '-v'"),
+        (["-q", "--json", "127.0.0.1", "80"], "option '-q' conflicts with '--json'"),
+        (["example.com"], "missing PORT"),
+        (["a", "b", "c"], "unexpected operand 'c'"),
+        (["[::1]"], "missing PORT"),
+        (["[::1]x"], "operand '[::1]x': expected [V6]:PORT"),
+        (["127.0.0.1:"], "empty PORT"),
+        (["--nameserver", "::1:53", "127.0.0.1", "80"],
+         "option '--nameserver': '::1:53' is ambiguous: write '[::1]:53' for port 53, or '[::1:53]' for the address"),
+    ]
+    for args, message in cases:
+        prefix = [] if ns_free & set(args) or "--sort" in args else NS
+        rc, out, err = run(*prefix, *args)
+        want_out = [{"schema": 1, "type": "error", "error_code": "bad_input", "error": message}] if "--json" in args else []
+        check(rc == 2 and lines_of(out) == want_out and err == f"heyes-connect: {message}\n",
+              f"bad input {args}: rc={rc} out={out!r} err={err!r}, want {message!r}")
+    # --nameserver with brackets, and a bare IPv6 without a port tail, are fine.
+    for ns in ("[::1]:53", "2001:db8::53"):
+        rc, out, err = run("--nameserver", ns, "-q", "127.0.0.1", str(closed_port()))
+        check(rc == 1 and err == "", f"--nameserver {ns}: rc={rc} err={err!r}")
+    # With --json an input error is also one JSON object on stdout.
+    rc, out, err = run(*NS, "--json", "example.com")
+    check(rc == 2 and err == "heyes-connect: missing PORT\n"
+          and lines_of(out) == [{"schema": 1, "type": "error", "error_code": "bad_input", "error": "missing PORT"}],
+          f"--json bad input: rc={rc} out={out!r} err={err!r}")
+
+
+def main():
+    if not os.access(BIN, os.X_OK):
+        print(f"FAIL: {BIN} is not an executable")
+        return 1
+    for part in (bad_input, json_lines, repeat_quiet_verbose, files, signals):
+        part()
+    for f in failures:
+        print("FAIL:", f)
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+sys.exit(main())

@@ -31,6 +31,10 @@ enum class errc {
 
 const std::error_category& category() noexcept;
 
+// The enumerator's own name ("all_attempts_failed"): a stable machine-readable
+// code, e.g. for heyes-connect --json; "unknown" for a value outside the enum.
+const char* errc_name(errc e) noexcept;
+
 // Why one address failed: the per-address detail of all_attempts_failed and timed_out.
 struct AttemptFailure {
   IpAddress address;

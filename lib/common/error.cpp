@@ -46,6 +46,27 @@ class Category final : public std::error_category {
 
 }  // namespace
 
+const char* errc_name(errc e) noexcept {
+  switch (e) {
+    case errc::no_address: return "no_address";
+    case errc::all_attempts_failed: return "all_attempts_failed";
+    case errc::timed_out: return "timed_out";
+    case errc::bad_host_name: return "bad_host_name";
+    case errc::bad_service: return "bad_service";
+    case errc::host_not_found: return "host_not_found";
+    case errc::no_data: return "no_data";
+    case errc::dns_server_failure: return "dns_server_failure";
+    case errc::dns_timeout: return "dns_timeout";
+    case errc::dns_bad_response: return "dns_bad_response";
+    case errc::family_unavailable: return "family_unavailable";
+    case errc::parse_error: return "parse_error";
+    case errc::attempt_abandoned: return "attempt_abandoned";
+    case errc::attempt_timed_out: return "attempt_timed_out";
+    case errc::internal_error: return "internal_error";
+  }
+  return "unknown";
+}
+
 const std::error_category& category() noexcept {
   static const Category instance;
   return instance;

@@ -24,3 +24,10 @@ TEST_CASE("diagnostics print file:line: reason") {
   heyes::ParseError e(d);
   CHECK(std::string(e.what()) == d.to_string());
 }
+
+TEST_CASE("errc_name: each code's stable machine name is its enumerator") {
+  CHECK(std::string(heyes::errc_name(heyes::errc::no_address)) == "no_address");
+  CHECK(std::string(heyes::errc_name(heyes::errc::all_attempts_failed)) == "all_attempts_failed");
+  CHECK(std::string(heyes::errc_name(heyes::errc::internal_error)) == "internal_error");
+  CHECK(std::string(heyes::errc_name(static_cast<heyes::errc>(999))) == "unknown");
+}

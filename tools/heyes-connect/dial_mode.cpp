@@ -62,24 +62,7 @@ void print_line(std::FILE* f, const std::string& line) {
 // A stable machine name for an error: heyes::errc's enumerator, the errno
 // name of a system error (ECONNREFUSED), else "category:value".
 std::string error_code_name(std::error_code ec) {
-  if (ec.category() == heyes::category()) {
-    switch (static_cast<heyes::errc>(ec.value())) {
-      case heyes::errc::no_address: return "no_address";
-      case heyes::errc::all_attempts_failed: return "all_attempts_failed";
-      case heyes::errc::timed_out: return "timed_out";
-      case heyes::errc::bad_host_name: return "bad_host_name";
-      case heyes::errc::bad_service: return "bad_service";
-      case heyes::errc::host_not_found: return "host_not_found";
-      case heyes::errc::no_data: return "no_data";
-      case heyes::errc::dns_server_failure: return "dns_server_failure";
-      case heyes::errc::dns_timeout: return "dns_timeout";
-      case heyes::errc::dns_bad_response: return "dns_bad_response";
-      case heyes::errc::family_unavailable: return "family_unavailable";
-      case heyes::errc::parse_error: return "parse_error";
-      case heyes::errc::attempt_abandoned: return "attempt_abandoned";
-      case heyes::errc::attempt_timed_out: return "attempt_timed_out";
-    }
-  }
+  if (ec.category() == heyes::category()) return heyes::errc_name(static_cast<heyes::errc>(ec.value()));
   if (ec.category() == asio::system_category() || ec.category() == std::system_category() ||
       ec.category() == std::generic_category()) {
     if (const char* name = strerrorname_np(ec.value())) return name;

@@ -136,13 +136,14 @@ void DialOp::fail_unexpected(std::error_code ec) {
   fail_early(Clock::now(), ec);
 }
 
-// The inputs were checked by the plan; an address literal skips DNS, a name
+// The inputs were checked by the plan; an address literal or the caller's
+// addresses skip DNS, a name
 // asks only for the families this host can use (AI_ADDRCONFIG), and
 // localhost, the hosts file or a warm cache answer without a lookup.
 void DialOp::begin() {
   TimePoint now = Clock::now();
   if (plan_.error) return fail_early(now, plan_.error);
-  if (!plan_.literal && plan_.addrconfig)
+  if (plan_.given.empty() && plan_.addrconfig)
     plan_.restrict_to(usable_families(*dialer_, plan_.host, plan_.allowed, plan_.explicit_family, now, trace_));
   race::History* history = plan_.use_history ? dialer_->history.get() : nullptr;
   race_.emplace(plan_.race,
@@ -150,8 +151,13 @@ void DialOp::begin() {
                   return order(std::move(c), after, at);
                 },
                 history, &trace_, now);
-  if (plan_.literal) {
-    race_->on_answer(now, plan_.literal->family(), {*plan_.literal});
+  if (!plan_.given.empty()) {
+    for (Family f : {Family::v6, Family::v4}) {
+      std::vector<IpAddress> of_family;
+      for (const auto& a : plan_.given)
+        if (a.family() == f) of_family.push_back(a);
+      if (!of_family.empty()) race_->on_answer(now, f, std::move(of_family));
+    }
     return decide(now);
   }
   auto prepared = dialer_->resolver->answer_now(plan_.host, plan_.families());

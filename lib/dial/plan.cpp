@@ -37,14 +37,21 @@ std::error_code check(std::string_view service, const DialOptions& options, Dial
   if (!allowed.v6 && !allowed.v4) return errc::family_unavailable;
   plan.allowed = allowed;
 
-  if (auto literal = IpAddress::parse_numeric_host(plan.host)) {
-    bool v6 = literal->is_v6();
-    if (!(v6 ? allowed.v6 : allowed.v4)) return errc::family_unavailable;
-    plan.literal = literal;
-    plan.restrict_to({v6, !v6});
+  auto literal = IpAddress::parse_numeric_host(plan.host);
+  if (!literal) {
+    if (auto bad = dns::validate_host_name(plan.host)) return bad;
+  }
+  if (!options.addresses.empty() || literal) {
+    FamilySet present = FamilySet::neither();
+    for (const auto& a : options.addresses.empty() ? std::vector<IpAddress>{*literal} : options.addresses) {
+      if (!(a.is_v6() ? allowed.v6 : allowed.v4)) continue;
+      (a.is_v6() ? present.v6 : present.v4) = true;
+      plan.given.push_back(a);
+    }
+    if (plan.given.empty()) return errc::family_unavailable;
+    plan.restrict_to(present);
     return {};
   }
-  if (auto bad = dns::validate_host_name(plan.host)) return bad;
   plan.restrict_to(allowed);
   return {};
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "heyes/dial/options.hpp"
 #include "heyes/dns/resolver.hpp"
@@ -18,7 +19,10 @@ struct DialPlan {
   std::error_code error;  // the first bad input: the dial fails with it, sending nothing
   std::string host;
   std::uint16_t port = 0;
-  std::optional<IpAddress> literal;  // an address literal: no DNS
+  // The candidates when no DNS is needed: the host's address literal, or the
+  // caller's pre-resolved addresses (DialOptions::addresses) of the allowed
+  // families. Empty: resolve the host.
+  std::vector<IpAddress> given;
   // The families the options allow (the restriction and the local
   // address's family); explicit when the caller chose them, so they are
   // queried whatever the host's connectivity says.

@@ -713,3 +713,37 @@ TEST_CASE("DNS answers: unspecified, broadcast and multicast addresses are dropp
   CHECK(starts_to(literal->trace, "0.0.0.0") == 1);
   CHECK(count_events(literal->trace, heyes::event::dns_dropped) == 0);
 }
+
+TEST_CASE("pre-resolved addresses: raced in place of DNS; the host still names the target") {
+  Ipv4Fixture fx;
+  heyes::DialOptions opts = fx.options();
+  // 127.0.0.3:P refuses (the listener is on 127.0.0.1 only): the next address is tried at once.
+  opts.addresses = {*heyes::IpAddress::parse("127.0.0.3"), *heyes::IpAddress::parse("127.0.0.1")};
+  opts.attempt_delay = 10s;
+  asio::io_context ioc;
+  auto [ec_, r] = dial_once(ioc, fx.dialer(), "not-in-dns.heyes.test", fx.service(), opts);
+  std::error_code ec = ec_;
+  REQUIRE_MESSAGE(!ec, ec.message());
+  CHECK(r.endpoint.address().to_string() == "127.0.0.1");
+  CHECK(heyes::test::event_types(r.trace, {heyes::event::attempt_start}) ==
+        std::vector<std::string>{"attempt_start 127.0.0.3", "attempt_start 127.0.0.1"});
+  CHECK(count_events(r.trace, heyes::event::dns_query) == 0);
+  CHECK(fx.dns_queries() == 0);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].address.to_string() == "127.0.0.3");
+
+  SUBCASE("the family restriction filters them; none left is family_unavailable") {
+    opts.family = heyes::FamilyRestriction::v6;
+    asio::io_context ioc2;
+    auto [ec2_, r2] = dial_once(ioc2, fx.dialer(), "not-in-dns.heyes.test", fx.service(), opts);
+    std::error_code ec2 = ec2_;
+    CHECK(ec2 == heyes::errc::family_unavailable);
+  }
+  SUBCASE("a bad host name is still bad input") {
+    asio::io_context ioc3;
+    auto [ec3_, r3] = dial_once(ioc3, fx.dialer(), "bad..name", fx.service(), opts);
+    std::error_code ec3 = ec3_;
+    CHECK(ec3 == heyes::errc::bad_host_name);
+  }
+  CHECK(fx.dns_queries() == 0);
+}

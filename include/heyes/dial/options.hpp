@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <system_error>
+#include <vector>
 
 #include "heyes/address.hpp"
 #include "heyes/timings.hpp"
@@ -46,6 +47,12 @@ struct DialOptions : Timings {
   // throws is dropped (the dial goes on; a warning event says so). README,
   // "Live events", says when the first calls come inside async_dial.
   EventCallback on_event;
+  // Pre-resolved candidates (curl's --resolve): when not empty, the dial
+  // races these instead of resolving host (no DNS, hosts file or cache),
+  // ordered as any answer (RFC 6724, the interleave); host must still be a
+  // valid name or literal and names the target in the trace. Addresses of a
+  // family the options exclude are left out; none left: family_unavailable.
+  std::vector<IpAddress> addresses;
   // Use and update the Dialer's connection history (RTT, recent failures).
   bool use_history = true;
   // As getaddrinfo's AI_ADDRCONFIG: do not query (nor wait for) a family this

@@ -241,11 +241,38 @@ def bad_input():
           f"--json bad input: rc={rc} out={out!r} err={err!r}")
 
 
+def resolve_option():
+    """--resolve HOST:PORT:ADDR[,ADDR...]: those addresses for HOST PORT, no DNS; other ports resolve as usual."""
+    listener = working()
+    port = listener.getsockname()[1]
+    try:
+        # 127.0.0.3:P refuses (nothing listens there), 127.0.0.1:P accepts.
+        rc, out, err = run(*NS, "--json", "--resolve", f"Staging.Example:{port}:127.0.0.3,127.0.0.1",
+                           "staging.example", str(port))
+        objs = [o for o in lines_of(out) if o.get("type") == "result"]
+        events = objs[0]["events"] if objs else []
+        check(rc == 0 and len(objs) == 1 and objs[0]["address"] == "127.0.0.1"
+              and [e.get("address") for e in events if e["type"] == "attempt_start"] == ["127.0.0.3", "127.0.0.1"]
+              and not any(e["type"] == "dns_query" for e in events),
+              f"--resolve: rc={rc} out={out!r} err={err!r}")
+        # Another port: the override does not apply, DNS is asked (a closed port: it fails, exit 1).
+        rc, out, err = run(*NS, "-q", "--timeout", "3000", "--resolve", f"staging.example:{port + 1 if port < 65535 else 1}:127.0.0.1",
+                           "staging.example", str(port))
+        check(rc == 1, f"--resolve for another port: rc={rc} err={err!r}")
+    finally:
+        listener.close()
+    for bad, why in (("x", "no PORT"), ("h:80", "no ADDR"), (":80:127.0.0.1", "no HOST"), ("h:0:127.0.0.1", "PORT must be a number from 1 to 65535"),
+                     ("h:80:nope", "ADDR 'nope' is not an address"), ("bad..h:80:127.0.0.1", "bad HOST")):
+        rc, out, err = run(*NS, "--resolve", bad, "127.0.0.1", "80")
+        want = f"heyes-connect: option '--resolve': '{bad}': {why} (expected HOST:PORT:ADDR[,ADDR...])\n"
+        check(rc == 2 and out == "" and err == want, f"--resolve {bad!r}: rc={rc} err={err!r}, want {want!r}")
+
+
 def main():
     if not os.access(BIN, os.X_OK):
         print(f"FAIL: {BIN} is not an executable")
         return 1
-    for part in (bad_input, json_lines, repeat_quiet_verbose, files, signals):
+    for part in (bad_input, json_lines, repeat_quiet_verbose, files, resolve_option, signals):
         part()
     for f in failures:
         print("FAIL:", f)

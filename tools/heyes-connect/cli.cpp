@@ -104,6 +104,38 @@ void check_unambiguous_nameserver(std::string_view v) {
        std::string(tail) + "' for port " + std::string(tail) + ", or '[" + std::string(v) + "]' for the address");
 }
 
+// HOST:PORT:ADDR[,ADDR...]; an ADDR is an address literal, IPv6 bare or in brackets.
+ResolveOverride parse_resolve(std::string_view v) {
+  auto bad = [&](const std::string& why) {
+    fail("option '--resolve': " + quote(v) + ": " + why + " (expected HOST:PORT:ADDR[,ADDR...])");
+  };
+  auto c1 = v.find(':');
+  if (c1 == 0) bad("no HOST");
+  if (c1 == std::string_view::npos) bad("no PORT");
+  auto c2 = v.find(':', c1 + 1);
+  if (c2 == std::string_view::npos) bad("no ADDR");
+  ResolveOverride r;
+  r.host = std::string(v.substr(0, c1));
+  if (!heyes::IpAddress::parse_numeric_host(r.host) && heyes::dns::validate_host_name(r.host)) bad("bad HOST");
+  auto port = v.substr(c1 + 1, c2 - c1 - 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+      std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535)
+    bad("PORT must be a number from 1 to 65535");
+  r.port = static_cast<std::uint16_t>(std::stoi(std::string(port)));
+  auto rest = v.substr(c2 + 1);
+  while (true) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    if (item.size() >= 2 && item.front() == '[' && item.back() == ']') item = item.substr(1, item.size() - 2);
+    auto a = heyes::IpAddress::parse(item);
+    if (!a) bad("ADDR " + quote(item) + " is not an address");
+    r.addresses.push_back(*a);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return r;
+}
+
 // The modes an option applies to.
 enum ModeMask : unsigned { kSort = 1, kDial = 2, kDemo = 4, kAny = 7 };
 
@@ -164,6 +196,7 @@ constexpr OptionSpec kOptions[] = {
        if (v.empty()) fail("option '--hosts': empty file name");
        o.dial.hosts = std::string(v);
      }},
+    {"--resolve", true, kDial, [](Options& o, std::string_view v) { o.dial.resolve.push_back(parse_resolve(v)); }},
     {"--no-history", false, kDial | kDemo, [](Options& o, std::string_view) { o.dial.history = false; }},
     {"--history-file", true, kDial, [](Options& o, std::string_view v) {
        if (v.empty()) fail("option '--history-file': empty file name");
@@ -326,7 +359,7 @@ std::string usage_text() {
          "Dial mode: connect to HOST PORT with Happy Eyeballs v2 (RFC 8305), print each event\n"
          "as it happens, then 'connected to ADDRESS port PORT in N ms' (errors on stderr).\n"
          "Demo mode: the same against an in-process DNS server and a black-holed ::1 on loopback\n"
-         "(not with -4, -6, --nameserver, --resolv-conf, --hosts, --history-file, --no-addrconfig).\n"
+         "(not with -4, -6, --nameserver, --resolv-conf, --hosts, --resolve, --history-file, --no-addrconfig).\n"
          "SIGINT and SIGTERM cancel the dial and print what was known.\n"
          "\n"
          "  --attempt-delay MS    Connection Attempt Delay (default 250; clamped to 10-2000)\n"
@@ -340,6 +373,7 @@ std::string usage_text() {
          "  -4, -6                IPv4 only, IPv6 only\n"
          "  --policy FILE|none    as in sort mode\n"
          "  --nameserver ADDR[:PORT]  ask this server ([V6]:PORT; repeatable) instead of resolv.conf's\n"
+         "  --resolve HOST:PORT:ADDR[,ADDR...]  dial these addresses for HOST PORT, no DNS (repeatable)\n"
          "  --resolv-conf FILE    instead of /etc/resolv.conf\n"
          "  --hosts FILE          instead of /etc/hosts\n"
          "  --no-history          no connection history (RTT, recent failures)\n"

@@ -37,6 +37,13 @@ struct SourceOverride {
   std::optional<heyes::SourceInfo> source;  // nullopt: DST=none, no usable source
 };
 
+// --resolve HOST:PORT:ADDR[,ADDR...] (curl's): these addresses, no DNS, for a dial to HOST PORT.
+struct ResolveOverride {
+  std::string host;  // compared without regard to case
+  std::uint16_t port = 0;
+  std::vector<heyes::IpAddress> addresses;
+};
+
 // Dial and demo modes (dial_mode.hpp); unset values keep heyes::DialOptions' defaults.
 struct DialSettings {
   std::optional<int> attempt_delay_ms;     // --attempt-delay
@@ -48,6 +55,7 @@ struct DialSettings {
   std::vector<heyes::dns::Nameserver> nameservers;  // --nameserver (repeatable): replaces resolv.conf's
   std::optional<std::string> resolv_conf;  // --resolv-conf FILE (default /etc/resolv.conf)
   std::optional<std::string> hosts;        // --hosts FILE (default /etc/hosts)
+  std::vector<ResolveOverride> resolve;    // --resolve (repeatable; the last one for HOST:PORT wins)
   bool history = true;                     // --no-history clears it
   std::optional<std::string> history_file;  // --history-file FILE, or "default"
   bool addrconfig = true;                  // --no-addrconfig clears it

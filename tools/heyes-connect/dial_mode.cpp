@@ -8,6 +8,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "heyes/dial/dialer_options.hpp"
@@ -265,7 +267,16 @@ int run_dial(const Options& options) {
   }
   heyes::Dialer dialer(dialer_options(options));
   asio::io_context ioc;
-  auto loop = std::make_shared<DialLoop>(ioc, dialer, options.host, options.port, dial_options(options), options.dial);
+  heyes::DialOptions d = dial_options(options);
+  // --resolve: the last one for this HOST and PORT (curl's rule: the name without regard to case).
+  const std::uint16_t port = heyes::resolve_service(options.port, ec);
+  for (const auto& r : options.dial.resolve) {
+    if (r.port == port && std::equal(r.host.begin(), r.host.end(), options.host.begin(), options.host.end(),
+                                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
+                                                                 std::tolower(static_cast<unsigned char>(b)); }))
+      d.addresses = r.addresses;
+  }
+  auto loop = std::make_shared<DialLoop>(ioc, dialer, options.host, options.port, std::move(d), options.dial);
   // The last dial's lookup may linger to fill the cache: not worth waiting for.
   loop->done = [&] { ioc.stop(); };
   if (int interrupted = run_dial_loop(loop)) return interrupted;

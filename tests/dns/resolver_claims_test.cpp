@@ -25,18 +25,11 @@ using namespace heyes;
 using namespace heyes::dns;
 using namespace std::chrono_literals;
 using heyes::test::FakeDnsServer;
+using heyes::test::options_for;
 
 namespace {
 
 IpAddress ip(const char* s) { return *IpAddress::parse(s); }
-
-ResolverOptions options_for(std::vector<Nameserver> servers) {
-  ResolverOptions o;
-  o.config.nameservers = std::move(servers);
-  o.config.attempts = 1;
-  o.try_timeout = 300ms;
-  return o;
-}
 
 struct Outcome {
   std::vector<ResolveEvent> events;

@@ -4,9 +4,12 @@
 
 #include <asio/io_context.hpp>
 
+#include <chrono>
 #include <memory>
+#include <vector>
 #include <thread>
 
+#include "heyes/dns/resolver.hpp"
 #include "testing/test_server.hpp"
 
 namespace heyes::test {
@@ -29,5 +32,15 @@ class FakeDnsServer {
   std::unique_ptr<dns::TestServer> server_;
   std::thread thread_;
 };
+
+// Resolver options that ask only these servers, once each, 300 ms per try:
+// the tests' usual resolver.
+inline dns::ResolverOptions options_for(std::vector<dns::Nameserver> servers) {
+  dns::ResolverOptions o;
+  o.config.nameservers = std::move(servers);
+  o.config.attempts = 1;
+  o.try_timeout = std::chrono::milliseconds(300);
+  return o;
+}
 
 }  // namespace heyes::test

@@ -4,6 +4,7 @@
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
+#include <asio/error.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
@@ -102,6 +103,13 @@ heyes_error code_of_errno(int e) {
   return HEYES_ERR_SYSTEM;
 }
 
+// An errno: the standard library's categories, or asio's own system
+// category (what socket errors carry).
+bool is_system(const std::error_code& ec) {
+  const auto& c = ec.category();
+  return ec && (c == std::system_category() || c == std::generic_category() || c == asio::error::get_system_category());
+}
+
 heyes_error code_of(const std::error_code& ec) {
   if (!ec) return HEYES_OK;
   if (ec == asio::error::operation_aborted || ec == std::errc::operation_canceled) return HEYES_ERR_CANCELLED;
@@ -110,14 +118,10 @@ heyes_error code_of(const std::error_code& ec) {
       if (c.errc_value == ec.value()) return c.code;
     return HEYES_ERR_INTERNAL;
   }
-  if (ec.category() == std::system_category() || ec.category() == std::generic_category())
-    return code_of_errno(ec.value());
+  if (is_system(ec)) return code_of_errno(ec.value());
   return HEYES_ERR_INTERNAL;
 }
 
-bool is_system(const std::error_code& ec) {
-  return ec && (ec.category() == std::system_category() || ec.category() == std::generic_category());
-}
 
 // The texts, made once from their homes (the heyes category, strerror).
 const std::vector<std::pair<int, std::string>>& code_texts() {

@@ -291,7 +291,7 @@ void fill(heyes_result& r, const std::error_code& ec, const DialResult& d) {
   r.error = code_of(ec);
   r.cause = r.error;
   const std::error_code* cause = &ec;
-  if ((r.error == HEYES_ERR_ALL_ATTEMPTS_FAILED || r.error == HEYES_ERR_TIMED_OUT)) {
+  if (r.error == HEYES_ERR_ALL_ATTEMPTS_FAILED || r.error == HEYES_ERR_TIMED_OUT) {
     cause = d.failures.empty() ? nullptr : &d.failures.back().error;
     r.cause = cause ? code_of(*cause) : 0;
   }

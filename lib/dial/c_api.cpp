@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/exception_error.hpp"
 #include "../common/lru_map.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dial/dialer_options.hpp"
@@ -75,7 +76,7 @@ constexpr Code kCodes[] = {
     {HEYES_ERR_BAD_LOCAL_ADDRESS, 0, 0, "invalid local address"},
     {HEYES_ERR_POLICY_FILE, 0, 0, "policy file cannot be read or parsed"},
     {HEYES_ERR_OUT_OF_MEMORY, 0, ENOMEM, "out of memory"},
-    {HEYES_ERR_INTERNAL, 0, 0, "internal error in heyes"},
+    {HEYES_ERR_INTERNAL, static_cast<int>(errc::internal_error), 0, nullptr},
     {HEYES_ERR_CONNECTION_REFUSED, 0, ECONNREFUSED, nullptr},
     {HEYES_ERR_NETWORK_UNREACHABLE, 0, ENETUNREACH, nullptr},
     {HEYES_ERR_HOST_UNREACHABLE, 0, EHOSTUNREACH, nullptr},
@@ -388,10 +389,8 @@ int heyes_dial(const char* host, const char* service, const heyes_options* optio
   } else {
     try {
       fd = heyes::dial_c(host, service, o, r);
-    } catch (const std::bad_alloc&) {
-      r.error = r.cause = HEYES_ERR_OUT_OF_MEMORY;
-    } catch (...) {
-      r.error = r.cause = HEYES_ERR_INTERNAL;
+    } catch (...) {  // std::bad_alloc: HEYES_ERR_OUT_OF_MEMORY; the unexpected: HEYES_ERR_INTERNAL
+      r.error = r.cause = heyes::code_of(heyes::detail::error_from_current_exception());
     }
   }
   if (result) {

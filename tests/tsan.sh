@@ -22,15 +22,20 @@ if [ ! -f "$dir/build.ninja" ]; then
 fi
 status=0
 if (($#)); then
-  # Build only the programs these tests run (several tests can share one).
-  mapfile -t programs < <(meson introspect "$dir" --tests | python3 -c '
+  # Build only the programs these tests run and the ones they take as
+  # arguments (heyes-test-dns); several tests can share one.
+  mapfile -t programs < <(meson introspect "$dir" --tests --targets | python3 -c '
 import json, os, sys
 names, root = set(sys.argv[2:]), os.path.abspath(sys.argv[1])
-tests = [t for t in json.load(sys.stdin) if t["name"] in names]
+info = json.load(sys.stdin)
+tests = [t for t in info["tests"] if t["name"] in names]
 missing = names - {t["name"] for t in tests}
 if missing:
     sys.exit("tsan: no such test: " + ", ".join(sorted(missing)))
-print("\n".join(sorted({os.path.relpath(t["cmd"][0], root) for t in tests})))' "$dir" "$@")
+executables = {t["id"]: t["filename"] for t in info["targets"] if t["type"] == "executable"}
+files = {t["cmd"][0] for t in tests if t["cmd"][0].startswith(root + os.sep)}
+files |= {f for t in tests for d in t["depends"] for f in executables.get(d, [])}
+print("\n".join(sorted({os.path.relpath(f, root) for f in files})))' "$dir" "$@")
   ((${#programs[@]})) || exit 1
   ninja -C "$dir" -j "${HEYES_JOBS:-2}" "${programs[@]}" >/dev/null
   meson test -C "$dir" --setup tsan --no-rebuild --print-errorlogs "$@" || status=$?

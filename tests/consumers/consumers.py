@@ -1,24 +1,26 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # heyes as a dependency: builds a tiny outside program via pkg-config, a meson subproject, or CMake.
-"""consumers.py MODE --build-dir B --source-dir S --cxx CXX...
+"""consumers.py MODE --build-dir B --source-dir S --cc CC... --cxx CXX...
 
 MODE is one of:
   pkgconfig  `meson install --destdir` the build into a temporary directory,
              compile consumer.cpp with `pkg-config --cflags --libs heyes`
-             (--static for a static libheyes), run it; compile the README's
-             quick start (examples/hello.cpp) the same way
+             (--static for a static libheyes), and consumer.c (the C API)
+             with the C compiler, run them; compile the README's quick start
+             (examples/hello.cpp) the same way
   cmake      same install, then a CMake project doing find_package(heyes)
   meson      a meson project with heyes in subprojects/heyes (a symlink to
              this source tree), dependency('heyes') resolved by the
              subproject's meson.override_dependency
   installed  the same install, then checks what a user receives: the headers
-             are exactly those of include/heyes/ (the explicit list in
+             are exactly those of include/heyes/ (.hpp and the C API's .h) (the explicit list in
              include/heyes/meson.build misses none), no test aid or private
              header is among them, and no test-aid symbol is in the installed
              library (nm)
-The consumer dials a listener of its own on 127.0.0.1 (an address literal, no
-DNS); its output must name 127.0.0.1 and this version.
+The consumers dial a listener of their own on 127.0.0.1 (an address literal,
+no DNS); the C++ one's output must name 127.0.0.1 and this version, the C
+one's 127.0.0.1 and heyes-c.
 Exit 0 pass, 1 fail, 77 skip (the tool the mode needs is missing).
 """
 
@@ -64,6 +66,7 @@ def project_dir(tmp, build_file, build_name):
     src = os.path.join(tmp, "consumer")
     os.makedirs(src)
     shutil.copy(os.path.join(HERE, "consumer.cpp"), src)
+    shutil.copy(os.path.join(HERE, "consumer.c"), src)
     shutil.copy(os.path.join(HERE, build_file), os.path.join(src, build_name))
     return src
 
@@ -87,10 +90,15 @@ def via_pkgconfig(opts, tmp):
                  + ([] if shared else ["--static"]), env=env).split()
     exe = os.path.join(tmp, "consumer")
     step(opts.cxx + ["-std=c++20", os.path.join(HERE, "consumer.cpp"), "-o", exe] + flags)
+    # The C API with the C compiler (and so the C linker): heyes.pc must
+    # bring the C++ runtime a static libheyes needs.
+    exe_c = os.path.join(tmp, "consumer_c")
+    step(opts.cc + ["-std=c11", "-Wall", "-Wextra", "-Werror", os.path.join(HERE, "consumer.c"), "-o", exe_c]
+         + flags)
     # The README's quick start compiles examples/hello.cpp the same way.
     hello = os.path.join(opts.source_dir, "examples", "hello.cpp")
     step(opts.cxx + ["-std=c++20", hello, "-o", os.path.join(tmp, "hello")] + flags)
-    return exe, lib_env(dest)
+    return [exe, exe_c], lib_env(dest)
 
 
 def via_cmake(opts, tmp):
@@ -98,9 +106,9 @@ def via_cmake(opts, tmp):
     src = project_dir(tmp, "consumer-CMakeLists.txt", "CMakeLists.txt")
     build = os.path.join(tmp, "build")
     step(["cmake", "-S", src, "-B", build, f"-DCMAKE_PREFIX_PATH={prefix}",
-          f"-DCMAKE_CXX_COMPILER={opts.cxx[0]}"])
+          f"-DCMAKE_CXX_COMPILER={opts.cxx[0]}", f"-DCMAKE_C_COMPILER={opts.cc[0]}"])
     step(["cmake", "--build", build])
-    return os.path.join(build, "consumer"), lib_env(prefix)
+    return [os.path.join(build, "consumer"), os.path.join(build, "consumer_c")], lib_env(prefix)
 
 
 def via_meson(opts, tmp):
@@ -110,9 +118,9 @@ def via_meson(opts, tmp):
     build = os.path.join(tmp, "build")
     # No installed heyes may win over the subproject: force the fallback.
     step(["meson", "setup", build, src, "--force-fallback-for=heyes", "--buildtype=plain"],
-         env=dict(os.environ, CXX=" ".join(opts.cxx)))
+         env=dict(os.environ, CXX=" ".join(opts.cxx), CC=" ".join(opts.cc)))
     step(["meson", "compile", "-C", build, "-j", "2"])
-    return os.path.join(build, "consumer"), lib_env(build)
+    return [os.path.join(build, "consumer"), os.path.join(build, "consumer_c")], lib_env(build)
 
 
 # Test aids live in testing/ and private headers in lib/: none may be installed.
@@ -130,7 +138,7 @@ def check_installed(opts, tmp):
     src = os.path.join(opts.source_dir, "include")
     expected = {os.path.relpath(os.path.join(d, f), src)
                 for d, _, files in os.walk(os.path.join(src, "heyes")) for f in files
-                if f.endswith(".hpp")} | {"heyes/version.hpp"}
+                if f.endswith((".hpp", ".h"))} | {"heyes/version.hpp"}
     problems = [f"installed but forbidden: {h}" for h in sorted(installed)
                 if h.startswith(FORBIDDEN_HEADERS)]
     problems += [f"in include/heyes/ but not installed (add it to include/heyes/meson.build): {h}"
@@ -160,6 +168,7 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--source-dir", required=True)
     ap.add_argument("--version", required=True)
+    ap.add_argument("--cc", nargs="+", default=["cc"])
     ap.add_argument("--cxx", nargs="+", default=["c++"])
     opts = ap.parse_args()
     build_consumer, tool = MODES[opts.mode]
@@ -173,13 +182,16 @@ def main():
             for p in problems:
                 print(f"FAIL: {p}")
             return 1 if problems else 0
-        exe, env = build_consumer(opts, tmp)
-        out = step([exe], env=env)
-        print(out, end="")
-        if out.split() != ["127.0.0.1", "heyes", opts.version]:
-            print(f"FAIL: unexpected output {out!r}")
-            return 1
-        return 0
+        exes, env = build_consumer(opts, tmp)
+        expected = [["127.0.0.1", "heyes", opts.version], ["127.0.0.1", "heyes-c"]]
+        status = 0
+        for exe, want in zip(exes, expected):
+            out = step([exe], env=env)
+            print(out, end="")
+            if out.split() != want:
+                print(f"FAIL: {os.path.basename(exe)}: unexpected output {out!r}")
+                status = 1
+        return status
     except (RuntimeError, subprocess.TimeoutExpired) as err:
         print(f"FAIL: {err}")
         return 1

@@ -56,14 +56,16 @@ heyes::DialOptions dial_options() {
   return o;
 }
 
+// The io_context comes first: it outlives the result's socket, which needs its services.
 struct Dialed {
+  std::unique_ptr<asio::io_context> ioc = std::make_unique<asio::io_context>();
   std::error_code ec;
   std::optional<heyes::DialResult> result;
 };
 
 Dialed dial(heyes::Dialer& dialer, const std::string& host, std::uint16_t port, const heyes::DialOptions& opts) {
-  asio::io_context ioc;
   Dialed out;
+  asio::io_context& ioc = *out.ioc;
   dialer.async_dial_result(ioc.get_executor(), host, std::to_string(port), opts,
                            [&](std::error_code ec, heyes::DialResult r) {
                              out.ec = ec;

@@ -669,8 +669,10 @@ TEST_CASE("DNS answers: unspecified, broadcast and multicast addresses are dropp
   fx.dns().add_host("mixed.heyes.test", {ip("::"), ip("ff02::1"), ip("0.0.0.0"), ip("255.255.255.255"),
                                           ip("224.0.0.1"), ip("127.0.0.1")});
   fx.dns().add_host("zero.heyes.test", {ip("0.0.0.0")});
+  // Declared before the results: their sockets need its services.
+  asio::io_context ioc;
   auto dial = [&](const char* host) {
-    asio::io_context ioc;
+    ioc.restart();
     std::pair<std::error_code, std::optional<heyes::DialResult>> out;
     fx.dialer().async_dial_result(ioc.get_executor(), host, fx.service(), fx.options(),
                                   [&](std::error_code ec, heyes::DialResult r) {

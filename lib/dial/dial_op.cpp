@@ -95,6 +95,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   dns::Resolver& resolver() const { return *config_.snapshot->resolver; }
   Nat64State* nat64() const { return config_.snapshot->nat64.get(); }
   void note_config();
+  void network_changed(TimePoint now, const std::string& what);
   void start_nat64(TimePoint now);
   void ask_nat64();
   void on_nat64_view(std::optional<Nat64View> view);
@@ -268,10 +269,28 @@ std::vector<IpAddress> DialOp::order(std::vector<IpAddress> candidates, std::opt
 // What this dial re-read of the system configuration (it was the one that
 // found a check due and a file changed), at its start.
 void DialOp::note_config() {
+  if (config_.network_change) network_changed(Clock::now(), *config_.network_change);
   if (!trace_.enabled()) return;
   for (auto& note : config_.notes)
     trace_.add({{}, std::string(event::config_reloaded), std::nullopt, std::nullopt, std::move(note)});
   config_.notes.clear();
+}
+
+// This dial noticed that addresses or routes changed (rtnetlink, read at
+// the Dialer's check): what was learnt of the old network no longer
+// decides. The usable families are probed again (this dial already does
+// it), failures and cached answers from before now are stale (the history
+// no longer orders by them; the cache asks again), and the discovered
+// NAT64 prefixes are forgotten. Source addresses are asked of the kernel at
+// each ordering, so no view of them is kept to drop.
+void DialOp::network_changed(TimePoint now, const std::string& what) {
+  dialer_->connectivity.invalidate();
+  if (dialer_->history) dialer_->history->mark_stale(now);
+  resolver().mark_cache_stale(now);
+  nat64()->network_changed(now);
+  if (trace_.enabled())
+    trace_.add({{}, std::string(event::network_change), std::nullopt, std::nullopt,
+                what + ": usable families probed again, earlier failures and cached answers stale, NAT64 prefixes forgotten"});
 }
 
 // ---- NAT64 -------------------------------------------------------------------
@@ -488,6 +507,8 @@ void DialOp::finish(const race::Finish& f) {
   result.failures = race_->failures();
   // A failed dial may mean the host's interfaces changed: decide the usable families again next time.
   if (!f.winner && !cancelled) dialer_->connectivity.invalidate();
+  // And the next dial checks the network and the files at once.
+  if (!f.winner && !cancelled) dialer_->config->check_soon();
   // Every synthesized address failed too: the prefixes may belong to another network.
   if (!f.winner && !cancelled && nat64_.synthesized) nat64()->failed(now);
   std::error_code ec;

@@ -55,6 +55,9 @@ class Nat64State : public std::enable_shared_from_this<Nat64State> {
   // Every synthesized address of a dial failed: the discovered prefixes may
   // be stale (a new network); the next dial asks again.
   void failed(TimePoint now);
+  // The network changed (an address or route came or went): the discovered
+  // prefixes may be another network's; the next dial asks again.
+  void network_changed(TimePoint now);
 
  private:
   struct Flight;

@@ -25,7 +25,8 @@ std::string describe(const dns::ResolverConfig& c) {
 }  // namespace
 
 SystemConfig::SystemConfig(ConfigSnapshot first, FollowedFiles files, Stamps stamps, Nat64Options nat64,
-                           std::chrono::milliseconds interval, Diagnostics diagnostics, TimePoint now)
+                           std::chrono::milliseconds interval, Diagnostics diagnostics, TimePoint now,
+                           bool watch_network)
     : files_(std::move(files)),
       nat64_options_(std::move(nat64)),
       interval_(interval),
@@ -33,11 +34,19 @@ SystemConfig::SystemConfig(ConfigSnapshot first, FollowedFiles files, Stamps sta
       next_check_(std::numeric_limits<std::int64_t>::max()),
       stamps_(stamps),
       snapshot_(std::make_shared<const ConfigSnapshot>(std::move(first))) {
+  // The socket is opened (once per process) and drained here, so that only
+  // changes after this Dialer was made count for it.
+  if (watch_network && interval_.count() > 0) {
+    network_ = &SharedNetworkWatch::process();
+    if (network_->watching()) network_seen_ = network_->poll();
+    else network_ = nullptr;
+  }
   if (watching()) next_check_.store(ticks(now + interval_), std::memory_order_relaxed);
 }
 
 bool SystemConfig::watching() const noexcept {
-  return interval_.count() > 0 && !(files_.resolv_conf.empty() && files_.hosts.empty() && files_.gai_conf.empty());
+  return interval_.count() > 0 &&
+         (network_ != nullptr || !(files_.resolv_conf.empty() && files_.hosts.empty() && files_.gai_conf.empty()));
 }
 
 void SystemConfig::check_soon() noexcept {
@@ -59,6 +68,7 @@ SystemConfig::Current SystemConfig::current(TimePoint now) {
     if (lock.owns_lock() && t >= next_check_.load(std::memory_order_relaxed)) {
       // Stored before the check, so a check_soon() during it is not lost.
       next_check_.store(ticks(now + interval_), std::memory_order_relaxed);
+      if (network_ != nullptr) out.network_change = network_->changes_since(network_seen_);
       out.notes = check_locked(false).notes;
     }
   }

@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "heyes/dns/resolver.hpp"
 #include "heyes/select/policy.hpp"
 #include "nat64.hpp"
+#include "select/network_watch.hpp"
 
 namespace heyes::detail {
 
@@ -64,13 +66,17 @@ class SystemConfig {
   // first: the configuration the Dialer was made with; nat64: the Dialer's
   // NAT64 options, for the state of each new snapshot.
   SystemConfig(ConfigSnapshot first, FollowedFiles files, Stamps stamps, Nat64Options nat64,
-               std::chrono::milliseconds interval, Diagnostics diagnostics, TimePoint now);
+               std::chrono::milliseconds interval, Diagnostics diagnostics, TimePoint now,
+               bool watch_network = false);
 
   // What current() found besides the snapshot: set only for the caller that
   // made a check in which something changed (for its trace).
   struct Current {
     std::shared_ptr<const ConfigSnapshot> snapshot;
     std::vector<std::string> notes;  // "resolv.conf ... re-read: ...", "... kept: ..."
+    // The network changed since the last check (addresses or routes, from
+    // rtnetlink): what changed. The caller applies the consequences.
+    std::optional<std::string> network_change;
   };
 
   // The snapshot for a dial starting at now. Between checks: one relaxed
@@ -107,6 +113,8 @@ class SystemConfig {
   std::atomic<std::int64_t> next_check_;
   std::mutex check_mutex_;  // one check at a time; current() never waits for it
   Stamps stamps_;           // under check_mutex_
+  SharedNetworkWatch* network_ = nullptr;  // null: the network is not watched
+  std::uint64_t network_seen_ = 0;         // under check_mutex_
 
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const ConfigSnapshot> snapshot_;

@@ -57,6 +57,13 @@ struct DialerOptions {
   // after a DNS failure), by the dial that finds the interval over; only a
   // changed file is read. Zero: never checked (reload() still re-reads).
   std::chrono::milliseconds config_check_interval{5000};
+  // Watch the network (docs/config.md): at the same checks, the rtnetlink
+  // messages that arrived since are read from one non-blocking socket per
+  // process (no thread); an address or route that came or went makes the
+  // dial that noticed it probe the usable families again, mark the history's
+  // failures and the DNS cache stale and forget the discovered NAT64
+  // prefixes (a network_change trace event says so).
+  bool watch_network = true;
   // Told when a changed file is not taken (unreadable or malformed: the
   // configuration read before stays) and of the warnings of one that is; on
   // the thread of the dial that checked, or of reload(). Null: nobody is told.

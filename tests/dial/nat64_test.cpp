@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "dial_fixture.hpp"
 #include "heyes/dial.hpp"
@@ -238,4 +240,25 @@ TEST_CASE("NAT64: a discovery dropped with the io_context that ran it does not b
   auto [ec, r] = w.dial("192.88.99.80", w.options());
   CHECK(attempts(r.trace) == std::vector<std::string>{"attempt_start 64:ff9b::c058:6350"});
   CHECK(r.elapsed < 2s);
+}
+
+TEST_CASE("NAT64: dials on several threads share one Dialer's discovery: one query, every dial synthesized") {
+  Nat64World w;
+  heyes::dns::TestAnswer late;  // in flight while every thread's dial starts
+  late.delay = 200ms;
+  late.records = {heyes::dns::Record::a("ipv4only.arpa", ip("64:ff9b::c000:aa"), 600)};
+  w.fx.dns().set("ipv4only.arpa", heyes::dns::RecordType::aaaa, late);
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::string>> seen(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      asio::io_context ioc;
+      w.dialer->async_dial_result(ioc.get_executor(), "192.88.99.80", w.fx.service(), w.options(),
+                                  [&, i](std::error_code, heyes::DialResult r) { seen[i] = attempts(r.trace); });
+      ioc.run();
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& s : seen) CHECK(s == std::vector<std::string>{"attempt_start 64:ff9b::c058:6350"});
+  CHECK(w.ipv4only_queries() == 1);
 }

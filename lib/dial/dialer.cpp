@@ -65,8 +65,7 @@ Dialer::Dialer(DialerOptions options) : state_(std::make_shared<detail::DialerSt
   detail::FollowedFiles files;
   detail::SystemConfig::Stamps stamps;
   auto first = first_snapshot(options, files, stamps);
-  state_->config = std::make_unique<detail::SystemConfig>(std::move(first), std::move(files), stamps,
-                                                          std::move(options.nat64), options.config_check_interval,
+  state_->config = std::make_unique<detail::SystemConfig>(std::move(first), std::move(files), stamps, options.config_check_interval,
                                                           std::move(options.config_diagnostics), Clock::now(),
                                                           options.watch_network);
   if (options.history) state_->history = std::make_unique<race::History>(options.history_options);

@@ -24,11 +24,10 @@ std::string describe(const dns::ResolverConfig& c) {
 
 }  // namespace
 
-SystemConfig::SystemConfig(ConfigSnapshot first, FollowedFiles files, Stamps stamps, Nat64Options nat64,
+SystemConfig::SystemConfig(ConfigSnapshot first, FollowedFiles files, Stamps stamps,
                            std::chrono::milliseconds interval, Diagnostics diagnostics, TimePoint now,
                            bool watch_network)
     : files_(std::move(files)),
-      nat64_options_(std::move(nat64)),
       interval_(interval),
       diagnostics_(std::move(diagnostics)),
       next_check_(std::numeric_limits<std::int64_t>::max()),
@@ -169,7 +168,9 @@ SystemConfig::Checked SystemConfig::check_locked(bool force) {
     dns::ResolverOptions o = old->resolver->options();
     if (config) o.config = std::move(*config);
     if (hosts) o.hosts = std::move(*hosts);
-    if (config) next->nat64 = std::make_shared<Nat64State>(nat64_options_, o.config);
+    // The NAT64 state stays (the router's prefixes and its netlink
+    // subscription do not depend on the nameservers): it asks the new ones.
+    if (config) next->nat64->set_nameservers(o.config);
     next->resolver = dns::Resolver::create(std::move(o));
   }
   {

@@ -39,7 +39,7 @@ struct SystemOrigin {
 struct ConfigSnapshot {
   std::shared_ptr<dns::Resolver> resolver;
   std::shared_ptr<const PolicyTable> policy;
-  std::shared_ptr<Nat64State> nat64;  // asks the resolver's nameservers
+  std::shared_ptr<Nat64State> nat64;  // the same across snapshots: told the new nameservers
   std::uint64_t generation = 0;       // 0, then one more per swap
 };
 
@@ -63,9 +63,9 @@ class SystemConfig {
     FileStamp resolv_conf, hosts, gai_conf;  // of what the first snapshot was read from
   };
 
-  // first: the configuration the Dialer was made with; nat64: the Dialer's
-  // NAT64 options, for the state of each new snapshot.
-  SystemConfig(ConfigSnapshot first, FollowedFiles files, Stamps stamps, Nat64Options nat64,
+  // first: the configuration the Dialer was made with; watch_network: also
+  // drain the process's rtnetlink watch at each check.
+  SystemConfig(ConfigSnapshot first, FollowedFiles files, Stamps stamps,
                std::chrono::milliseconds interval, Diagnostics diagnostics, TimePoint now,
                bool watch_network = false);
 
@@ -105,7 +105,6 @@ class SystemConfig {
   void tell(const Diagnostic& d) const;
 
   const FollowedFiles files_;
-  const Nat64Options nat64_options_;
   const std::chrono::milliseconds interval_;
   const Diagnostics diagnostics_;
 

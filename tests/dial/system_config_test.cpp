@@ -60,7 +60,7 @@ struct Watch {
     first.policy = std::make_shared<const PolicyTable>(PolicyTable::system(nullptr, files.gai_conf));
     first.nat64 = std::make_shared<Nat64State>(Nat64Options{}, o.config);
     first.resolver = dns::Resolver::create(std::move(o));
-    config.emplace(std::move(first), files, stamps, Nat64Options{}, interval,
+    config.emplace(std::move(first), files, stamps, interval,
                    [this](const Diagnostic& d) { told.push_back(d.to_string()); }, t0);
   }
   std::string nameserver(TimePoint at) {
@@ -166,7 +166,7 @@ TEST_CASE("hosts changed: a new table of the file; gone: the old one stays") {
   CHECK(c->generation == 1);
   CHECK(c->resolver != first->resolver);
   CHECK(c->resolver->options().hosts.find("h.follow.test") == std::vector{*IpAddress::parse("192.0.2.20")});
-  CHECK(c->nat64 == first->nat64);  // same nameservers: the NAT64 state stays
+  CHECK(c->nat64 == first->nat64);  // the NAT64 state stays
   fs::remove(f.hosts());
   auto d = w.config->current(w.t0 + 10s).snapshot;
   CHECK(d == c);

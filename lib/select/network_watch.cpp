@@ -20,6 +20,8 @@
 namespace heyes {
 namespace {
 
+constexpr std::size_t kHeader = NLMSG_ALIGN(sizeof(nlmsghdr));  // NLMSG_HDRLEN, unsigned
+
 // The address of an attribute of 4 or 16 bytes, as text; empty otherwise.
 std::string address_text(const std::uint8_t* data, std::size_t len) {
   if (len == 4) return IpAddress::v4({data[0], data[1], data[2], data[3]}).to_string();
@@ -48,8 +50,8 @@ std::string find_address(const std::uint8_t* body, std::size_t len, unsigned sho
 }
 
 std::string describe(const nlmsghdr& nh, const std::uint8_t* msg) {
-  const std::uint8_t* body = msg + NLMSG_HDRLEN;
-  const std::size_t body_len = nh.nlmsg_len - NLMSG_HDRLEN;
+  const std::uint8_t* body = msg + kHeader;
+  const std::size_t body_len = nh.nlmsg_len - kHeader;
   const bool added = nh.nlmsg_type == RTM_NEWADDR || nh.nlmsg_type == RTM_NEWROUTE;
   if (nh.nlmsg_type == RTM_NEWADDR || nh.nlmsg_type == RTM_DELADDR) {
     if (body_len < sizeof(ifaddrmsg)) return added ? "address added" : "address removed";
@@ -92,7 +94,7 @@ void parse_network_changes(std::span<const std::uint8_t> datagram, NetworkChange
   for (std::size_t off = 0; off + sizeof(nlmsghdr) <= n;) {
     nlmsghdr nh{};
     std::memcpy(&nh, buf + off, sizeof nh);
-    if (nh.nlmsg_len < NLMSG_HDRLEN || nh.nlmsg_len > n - off) {
+    if (nh.nlmsg_len < kHeader || nh.nlmsg_len > n - off) {
       changes.malformed = true;
       return;
     }

@@ -432,5 +432,6 @@ TEST_CASE("History: failures up to a network change are stale (no longer reorder
   CHECK(h.compare(ip("192.0.2.2"), ip("192.0.2.1"), T + 3s) < 0);  // the RTT rule still orders
   h.record_failure(ip("2001:db8::1"), T + 4s);
   CHECK(h.recently_failed(ip("2001:db8::1"), T + 5s));
-  CHECK(h.compare(ip("2001:db8::1"), ip("2001:db8::3"), T + 5s) > 0);
+  CHECK(h.recently_failed(ip("2001:db8::3"), T + 5s));  // and its /64 again
+  CHECK(h.compare(ip("2001:db8::1"), ip("2001:db8:1::3"), T + 5s) > 0);
 }

@@ -96,6 +96,7 @@ struct Race::State {
   std::vector<IpAddress> candidates;                      // not yet attempted (in attempt order once racing)
   std::vector<IpAddress> held;                            // translated addresses kept as the last resort
   bool native_v6 = false;                                 // an AAAA answer held a native (untranslated) address
+  std::optional<TimePoint> last_native_v6_start;          // of the latest attempt to a native IPv6 address
   bool unordered = false;                                 // addresses arrived since the last ordering
   std::vector<Attempt> attempts;                          // index = id - 1
   std::optional<AttemptId> winner;                        // the first attempt that connected
@@ -141,6 +142,7 @@ struct Race::State {
   Delay delay_after(const IpAddress& address, TimePoint now) const;
   void reorder(TimePoint now);
   void release_last_resort(TimePoint now);
+  std::optional<TimePoint> last_resort_due() const;
   bool exhausted() const;
   void rearm(TimePoint now);
 
@@ -279,12 +281,14 @@ void Race::State::step(TimePoint now) {
 // candidate, no attempt pending: the AAAA answer came and failed).
 void Race::State::release_last_resort(TimePoint now) {
   if (held.empty()) return;
-  bool due = now - start >= config.last_resort_delay;
+  auto at = last_resort_due();
+  bool due = at && now >= *at;
   bool idle = candidates.empty() && pending_count() == 0 && dns[index(Family::v6)] != Dns::waiting;
   if (!due && !idle) return;
   note(now, event::last_resort, Family::v4, std::nullopt, [&] {
     return fmt::format("{}: {} address(es) synthesized from A records join the race: {}",
-                       due ? fmt::format("no connection after {} ms", to_ms(config.last_resort_delay))
+                       due ? fmt::format("no connection {} ms after the last native IPv6 attempt started",
+                                         to_ms(config.last_resort_delay))
                            : std::string("every native IPv6 address failed"),
                        held.size(), join(held));
   });
@@ -292,6 +296,15 @@ void Race::State::release_last_resort(TimePoint now) {
   held.clear();
   unordered = true;
   next_start = std::min(next_start, now);
+}
+
+// RFC 8305 section 8: the Last Resort Local Synthesis Delay runs from the
+// start of the last IPv6 attempt; none is due while a native IPv6 address
+// is still to be tried (from the race's start when none was tried).
+std::optional<TimePoint> Race::State::last_resort_due() const {
+  if (std::any_of(candidates.begin(), candidates.end(), [&](const IpAddress& a) { return a.is_v6() && !is_translated(a); }))
+    return std::nullopt;
+  return last_native_v6_start.value_or(start) + config.last_resort_delay;
 }
 
 // RFC 8305 section 3: A (with addresses) before AAAA: wait the Resolution
@@ -402,6 +415,7 @@ void Race::State::start_attempt(TimePoint now) {
   candidates.erase(candidates.begin());
   Delay delay = delay_after(address, now);
   Attempt a{static_cast<AttemptId>(attempts.size() + 1), address, now, delay.value};
+  if (address.is_v6() && !is_translated(address)) last_native_v6_start = now;
   next_start = now + a.delay;
   attempts.push_back(a);
   actions.emplace_back(StartAttempt{a.id, address});
@@ -463,7 +477,8 @@ void Race::State::rearm(TimePoint now) {
   };
   if (!racing && resolution_deadline) consider(*resolution_deadline);
   if (racing && !candidates.empty()) consider(next_start);
-  if (!held.empty()) consider(start + config.last_resort_delay);
+  if (!held.empty())
+    if (auto at = last_resort_due()) consider(*at);
   if (config.attempt_timeout > Duration::zero())
     for (const auto& a : attempts)
       if (a.state == AttemptState::pending) consider(a.started + config.attempt_timeout);

@@ -633,11 +633,23 @@ TEST_CASE("NAT64: a native AAAA keeps the synthesized A addresses back until the
   CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "64:ff9b::c000:201"});
   CHECK(t.started_at("64:ff9b::c000:201") == 2000);
   bool noted = false;
-  for (const auto& e : t.trace.events()) noted |= e.type == event::last_resort && e.detail.find("2000 ms") != std::string::npos;
+  for (const auto& e : t.trace.events())
+    noted |= e.type == event::last_resort && e.detail.find("2000 ms after the last native IPv6 attempt") != std::string::npos;
   CHECK(noted);
   t.connect(t.attempt("64:ff9b::c000:201"));
   REQUIRE(t.finish);
   CHECK(t.was_cancelled(t.attempt("2001:db8::1")));
+}
+
+TEST_CASE("NAT64: the Last Resort Local Synthesis Delay runs from the start of the last native IPv6 attempt") {
+  Timeline t(nat64_config());
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3"});
+  t.answer_a({"64:ff9b::c000:201"});
+  t.advance_to(2499);
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "2001:db8::2", "2001:db8::3"});
+  CHECK(t.started_at("2001:db8::3") == 500);
+  t.advance_to(2500);
+  CHECK(t.started_at("64:ff9b::c000:201") == 2500);
 }
 
 TEST_CASE("NAT64: when every native address has failed, the held ones start at once") {

@@ -32,8 +32,8 @@ struct Config : Timings {
   // IPv4 one (inside a NAT64 prefix, synthesized by heyes or by a DNS64).
   // Such an address counts as IPv4 in the family alternation; while the name
   // has a native IPv6 address, the translated ones are the last resort
-  // (section 7.2): held until last_resort_delay after the start, or until
-  // every other address has failed. Empty: no address is translated.
+  // (section 7.2): held until last_resort_delay after the last native IPv6
+  // attempt started, or until every other address has failed. Empty: no address is translated.
   std::function<bool(const IpAddress&)> translated;
 };
 

@@ -314,6 +314,8 @@ void Exchange::on_response(Message m, bool tcp) {
     health_->succeeded(server);
     return finish({{}, FailureKind::unanswered, std::move(m), server, {}});
   }
+  last_rcode_ = rcode;
+  last_rcode_server_ = tcp ? server.to_string() + "/tcp" : server.to_string();
   const auto outcome = (rcode == Rcode::refused || rcode == Rcode::notimp) ? Outcome::refused
                        : rcode == Rcode::servfail                          ? Outcome::servfail
                                                                            : Outcome::server_failure;
@@ -340,7 +342,8 @@ void Exchange::fail_try(Outcome outcome, std::string detail) {
       const FailureKind kind = saw_servfail_       ? FailureKind::servfail
                                : only_unreachable_ ? FailureKind::unreachable
                                                    : FailureKind::unanswered;
-      return finish({make_error_code(e), kind, std::nullopt, server, std::move(detail)});
+      return finish({make_error_code(e), kind, std::nullopt, server, std::move(detail), last_rcode_,
+                     last_rcode_server_});
     }
   }
   try_server();

@@ -8,11 +8,19 @@
 
 #include <chrono>
 #include <optional>
+#include <thread>
+#include <vector>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dial/nat64.hpp"
 #include "dial_fixture.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/select/connectivity.hpp"
+#include "heyes/select/nat64.hpp"
+#include "support/ra_message.hpp"
 
 using namespace std::chrono_literals;
 using heyes::IpAddress;
@@ -109,7 +117,8 @@ TEST_CASE("NAT64: loopback, link-local, this-network and broadcast literals are 
   heyes::DialOptions opts = w.options();
   opts.socket_setup = nullptr;
   auto [ec, r] = w.dial("127.0.0.1", opts);
-  REQUIRE_MESSAGE(!ec, ec.message());
+  const std::string why = ec.message();  // clang 14: no structured binding inside doctest's message lambda
+  REQUIRE_MESSAGE(!ec, why);
   CHECK(r.endpoint.address().to_string() == "127.0.0.1");
   CHECK(count_events(r.trace, heyes::event::nat64_synthesized) == 0);
   for (const char* literal : {"169.254.1.1", "0.0.0.1", "255.255.255.255"}) {
@@ -127,7 +136,8 @@ TEST_CASE("NAT64, discovery: ipv4only.arpa's AAAA gives the prefix, asked once w
   opts.addresses = {ip("198.51.100.10"), ip("127.0.0.1")};
   for (int i = 0; i < 2; ++i) {
     auto [ec, r] = w.dial("server.heyes.test", opts);
-    REQUIRE_MESSAGE(!ec, ec.message());
+    const std::string why = ec.message();
+    REQUIRE_MESSAGE(!ec, why);
     CHECK(r.endpoint.address().to_string() == "127.0.0.1");
     // Loopback sorts first (RFC 6724 rule 8, the synthesized address as the IPv4 it stands for) and wins.
     CHECK(attempts(r.trace) == std::vector<std::string>{"attempt_start 127.0.0.1"});
@@ -281,4 +291,55 @@ TEST_CASE("NAT64: synthesized answers keep their source, also when they waited f
     auto [ec, r] = w.dial("aonly.heyes.test", w.options());
     CHECK(answer_sources(r.trace) == std::vector<std::string>{"ipv4 dns 2001:db8:64::c058:6350"});
   }
+}
+
+TEST_CASE("NAT64: dials on several threads share one Dialer's discovery: one query, every dial synthesized") {
+  Nat64World w;
+  heyes::dns::TestAnswer late;  // in flight while every thread's dial starts
+  late.delay = 200ms;
+  late.records = {heyes::dns::Record::a("ipv4only.arpa", ip("64:ff9b::c000:aa"), 600)};
+  w.fx.dns().set("ipv4only.arpa", heyes::dns::RecordType::aaaa, late);
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::string>> seen(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      asio::io_context ioc;
+      w.dialer->async_dial_result(ioc.get_executor(), "192.88.99.80", w.fx.service(), w.options(),
+                                  [&, i](std::error_code, heyes::DialResult r) { seen[i] = attempts(r.trace); });
+      ioc.run();
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& s : seen) CHECK(s == std::vector<std::string>{"attempt_start 64:ff9b::c058:6350"});
+  CHECK(w.ipv4only_queries() == 1);
+}
+
+TEST_CASE("NAT64: the router's PREF64 option, read from the netlink subscription, gives the prefix with no query") {
+  Nat64World w;  // its DNS server would answer ipv4only.arpa: it must not be asked
+  w.fx.dns().add_host("ipv4only.arpa", {ip("64:ff9b::c000:aa")});
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) == 0);
+  auto state = std::make_shared<heyes::detail::Nat64State>(heyes::Nat64Options::automatic(),
+                                                           w.fx.dialer_options().resolver.config, pair[0]);
+  asio::io_context ioc;
+  const auto now = heyes::Clock::now();
+  CHECK(!state->known(now, ioc.get_executor()));  // nothing from the router yet: a dial would ask DNS
+  auto send = [&](const heyes::Pref64Option& o) {
+    auto m = heyes::test::nduseropt_message(heyes::encode_pref64_option(o), 1, ip("fe80::1"));
+    REQUIRE(::write(pair[1], m.data(), m.size()) == static_cast<ssize_t>(m.size()));
+  };
+  const auto nsp = *heyes::Nat64Prefix::parse("2001:db8:64::/96");
+  send({nsp, 600s});
+  auto view = state->known(now, ioc.get_executor());
+  REQUIRE(view);
+  CHECK(view->prefixes == std::vector<heyes::Nat64Prefix>{nsp});
+  CHECK(view->description == "2001:db8:64::/96 (ra: 2001:db8:64::/96 from fe80::1 on lo, lifetime 600 s)");
+  // The lifetime runs out, or the router withdraws it (lifetime 0): gone.
+  CHECK(!state->known(now + 601s, ioc.get_executor()));
+  send({nsp, 600s});
+  send({nsp, 0s});
+  CHECK(!state->known(now, ioc.get_executor()));
+  ioc.run_for(200ms);
+  CHECK(w.ipv4only_queries() == 0);
+  ::close(pair[1]);
 }

@@ -51,6 +51,7 @@ class Host final : public heyes::ConnectivityProbe {
 };
 
 struct Nat64World {
+  asio::io_context ioc;  // outlives the Dialer and the sockets of the results dial() returns
   Ipv4Fixture fx;
   std::optional<heyes::Dialer> dialer;
 
@@ -74,7 +75,7 @@ struct Nat64World {
   }
 
   std::pair<std::error_code, heyes::DialResult> dial(const std::string& host, const heyes::DialOptions& opts) {
-    asio::io_context ioc;
+    ioc.restart();
     std::error_code error;
     std::optional<heyes::DialResult> result;
     dialer->async_dial_result(ioc.get_executor(), host, fx.service(), opts, [&](std::error_code ec, heyes::DialResult r) {

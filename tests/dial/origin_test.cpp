@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -38,20 +39,21 @@ namespace {
 
 IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
+// One dial's outcome, with the io_context its socket belongs to (which outlives the socket).
 struct Dialed {
+  std::unique_ptr<asio::io_context> ioc = std::make_unique<asio::io_context>();
   std::error_code error;
   std::optional<heyes::DialResult> result;
 };
 
 Dialed dial(heyes::Dialer& dialer, const std::string& host, const std::string& service,
             const heyes::DialOptions& options) {
-  asio::io_context ioc;
   Dialed d;
-  dialer.async_dial_result(ioc.get_executor(), host, service, options, [&](std::error_code ec, heyes::DialResult r) {
+  dialer.async_dial_result(d.ioc->get_executor(), host, service, options, [&](std::error_code ec, heyes::DialResult r) {
     d.error = ec;
     d.result.emplace(std::move(r));
   });
-  ioc.run_for(10s);  // bounded: a dial that hangs fails the REQUIRE below
+  d.ioc->run_for(10s);  // bounded: a dial that hangs fails the REQUIRE below
   REQUIRE(d.result);
   return d;
 }

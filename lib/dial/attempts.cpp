@@ -2,6 +2,8 @@
 // The attempts of one dial: sockets opened, hooked, connected and closed by the race's ids.
 #include "attempts.hpp"
 
+#include "common/open_socket.hpp"
+
 namespace heyes::detail {
 
 using asio::ip::tcp;
@@ -20,10 +22,11 @@ Attempts::Attempt* Attempts::find(race::AttemptId id) const {
 }
 
 // Each attempt opens its own socket, so the setup hook's options stay on the
-// socket that connects (asio's range connect reopens and loses them).
+// socket that connects (asio's range connect reopens and loses them);
+// close-on-exec from the start, so a child the caller forks and execs
+// inherits no attempt of a dial.
 std::error_code Attempts::open(Attempt& a) {
-  std::error_code ec;
-  a.socket.open(a.endpoint.protocol(), ec);
+  std::error_code ec = open_cloexec(a.socket, a.endpoint.protocol());
   if (!ec && local_address_) a.socket.bind(tcp::endpoint(to_asio(*local_address_), 0), ec);
   if (!ec && setup_) setup_(a.socket, ec);
   return ec;

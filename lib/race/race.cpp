@@ -115,6 +115,9 @@ struct Race::State {
   // Trace helpers. The detail is a callable that makes the text, so a dial
   // with the trace off formats nothing.
   bool tracing() const { return trace != nullptr && trace->enabled(); }
+  std::chrono::microseconds since_start(TimePoint now) const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(now - start);
+  }
   template <class MakeDetail>
   void note(TimePoint now, std::string_view type, std::optional<Family> family, std::optional<IpAddress> address,
             MakeDetail&& make_detail);
@@ -122,8 +125,8 @@ struct Race::State {
   void note_attempt(TimePoint now, std::string_view type, const Attempt& a, MakeDetail&& make_detail);
 
   // Inputs.
-  void answer(TimePoint now, Family family, std::vector<IpAddress> addresses);
-  void answer_error(TimePoint now, Family family, std::error_code error);
+  void answer(TimePoint now, Family family, std::vector<IpAddress> addresses, AnswerOrigin origin);
+  void answer_error(TimePoint now, Family family, std::error_code error, AnswerOrigin origin);
   void connected(TimePoint now, AttemptId id);
   void failed(TimePoint now, AttemptId id, std::error_code error);
   void remember(const IpAddress& address, History::Update::Kind kind, Duration rtt, TimePoint now);
@@ -167,8 +170,7 @@ template <class MakeDetail>
 void Race::State::note(TimePoint now, std::string_view type, std::optional<Family> family,
                        std::optional<IpAddress> address, MakeDetail&& make_detail) {
   if (!tracing()) return;
-  auto t = std::chrono::duration_cast<std::chrono::microseconds>(now - start);
-  trace->add(TraceEvent{t, std::string(type), family, address, std::string(make_detail())});
+  trace->add(TraceEvent{since_start(now), std::string(type), family, address, std::string(make_detail())});
 }
 
 template <class MakeDetail>
@@ -181,10 +183,16 @@ void Race::State::note_attempt(TimePoint now, std::string_view type, const Attem
 
 // Addresses already queued or attempted, and repeats within the answer, are
 // dropped in place (addresses becomes the fresh ones, in their order).
-void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> addresses) {
+void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> addresses, AnswerOrigin origin) {
   if (finished) return;
-  note(now, event::dns_answer, family, std::nullopt,
-       [&] { return fmt::format("{} address(es): {}", addresses.size(), join(addresses)); });
+  if (tracing()) {
+    TraceEvent e{since_start(now), std::string(event::dns_answer), family, std::nullopt,
+                 fmt::format("{} address(es){}{}: {}", addresses.size(), origin.source.empty() ? "" : " from ",
+                             origin.source, join(addresses))};
+    e.source = std::move(origin.source);
+    e.addresses = addresses;
+    trace->add(std::move(e));
+  }
   dns[index(family)] = Dns::answered;
   auto fresh_end = addresses.begin();
   for (auto it = addresses.begin(); it != addresses.end(); ++it) {
@@ -217,9 +225,18 @@ void Race::State::hold_translated() {
   candidates.erase(keep, candidates.end());
 }
 
-void Race::State::answer_error(TimePoint now, Family family, std::error_code error) {
+void Race::State::answer_error(TimePoint now, Family family, std::error_code error, AnswerOrigin origin) {
   if (finished) return;
-  note(now, event::dns_error, family, std::nullopt, [&] { return error.message(); });
+  if (tracing()) {
+    // "every nameserver failed: SERVFAIL from 127.0.0.1:5353"
+    std::string detail = error.message();
+    if (!origin.rcode.empty()) detail += fmt::format(": {} from {}", origin.rcode, origin.server);
+    TraceEvent e{since_start(now), std::string(event::dns_error), family, std::nullopt, std::move(detail)};
+    e.source = std::move(origin.source);
+    e.rcode = std::move(origin.rcode);
+    e.server = std::move(origin.server);
+    trace->add(std::move(e));
+  }
   // RFC 8305 section 3: a negative or failed answer stops the waiting at once.
   dns[index(family)] = Dns::failed;
   dns_errors[index(family)] = error;
@@ -613,11 +630,11 @@ Race::~Race() = default;
 Race::Race(Race&&) noexcept = default;
 Race& Race::operator=(Race&&) noexcept = default;
 
-void Race::on_answer(TimePoint now, Family family, std::vector<IpAddress> addresses) {
-  state_->answer(now, family, std::move(addresses));
+void Race::on_answer(TimePoint now, Family family, std::vector<IpAddress> addresses, AnswerOrigin origin) {
+  state_->answer(now, family, std::move(addresses), std::move(origin));
 }
-void Race::on_answer_error(TimePoint now, Family family, std::error_code error) {
-  state_->answer_error(now, family, error);
+void Race::on_answer_error(TimePoint now, Family family, std::error_code error, AnswerOrigin origin) {
+  state_->answer_error(now, family, error, std::move(origin));
 }
 void Race::on_connected(TimePoint now, AttemptId id) { state_->connected(now, id); }
 void Race::on_failed(TimePoint now, AttemptId id, std::error_code error) { state_->failed(now, id, error); }

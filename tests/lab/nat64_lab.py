@@ -250,7 +250,8 @@ class Net:
     def __init__(self, lab_):
         self.lab = lab_
         self.ns = {}
-        self.netns_dirs = []
+        self.netns_dirs = []           # /etc/netns/NS of the clients, removed at close
+        self.created_etc_netns = False  # /etc/netns itself, when this run made it
         self.peer_log = os.path.join(lab_.tmp, "peers.log")
 
     def sh(self, *cmd, ns=None, check=True, timeout=10):
@@ -272,6 +273,11 @@ class Net:
         self.lab.close_all()
         for d in self.netns_dirs:
             shutil.rmtree(d, ignore_errors=True)
+        if self.created_etc_netns:
+            try:
+                os.rmdir("/etc/netns")
+            except OSError:
+                pass  # someone else's namespace has a directory there now
 
     # Topology ---------------------------------------------------------------
     def build(self):
@@ -331,6 +337,8 @@ class Net:
             for proto in ("udp", "tcp"):
                 self.sh(tool, "-A", "OUTPUT", "-p", proto, "--dport", "53", ns=role)
         self.sh(ip6, "-A", "OUTPUT", "-d", SENTINEL, ns=role)
+        if not os.path.isdir("/etc/netns"):
+            self.created_etc_netns = True
         d = os.path.join("/etc/netns", self.ns[role].name)
         self.netns_dirs.append(d)
         os.makedirs(d, exist_ok=True)

@@ -59,7 +59,7 @@ WALL = 20.0                    # hard bound of one heyes-connect run, s
 SETUP_WAIT = 10.0              # bound of waiting for a daemon to come up, s
 EARLY, LATE = 20, 150          # lab.py's window around an expected instant, ms
 FAST = 20                      # "no wait": at most this much over the resolver's RTT, ms
-RUNS = 3                       # dials per measured scenario (the median is checked)
+RUNS = 3                       # dials per measured scenario (the median is checked); --runs
 LAST_RESORT = 2000             # RFC 8305 section 7.2, heyes' last_resort_delay, ms
 TIMEOUT = 5000                 # heyes-connect --timeout, unless a scenario sets one, ms
 
@@ -490,8 +490,8 @@ class Dial:
 class Ctx:
     """What a scenario needs: the network, dialing, and the figures kept for the table."""
 
-    def __init__(self, lab_, net):
-        self.lab, self.net = lab_, net
+    def __init__(self, lab_, net, runs):
+        self.lab, self.net, self.runs = lab_, net, runs
         self.rtt = {}  # resolver -> median RTT from v6only, ms
 
     def resolv_conf(self, server, timeout=1):
@@ -663,8 +663,9 @@ def figure(dials, rtt=None):
     return text
 
 
-def literal_via_nat64(ctx, out, resolver, literal, synthesized, prefix, source, args=(), runs=RUNS):
-    """An IPv4 literal on the IPv6-only client: RUNS dials, each a fresh process (a fresh discovery)."""
+def literal_via_nat64(ctx, out, resolver, literal, synthesized, prefix, source, args=()):
+    """An IPv4 literal on the IPv6-only client: --runs dials, each a fresh process (a fresh discovery)."""
+    runs = ctx.runs
     rtt = ctx.measure_rtt(resolver)
     w = Watch(ctx, "v6only")
     for _ in range(runs):
@@ -686,15 +687,15 @@ def s1(ctx, out):
     """IPv4 literal via the Well-Known Prefix, discovered from the DNS64 (RFC 7050)."""
     w = literal_via_nat64(ctx, out, "wkp", SRV_GLOBAL, WKP_GLOBAL, WKP, "dns")
     n = len(w.queries("wkp", "ipv4only.arpa. AAAA"))
-    if n < RUNS:
-        out.errs.append(f"the DNS64 logged {n} ipv4only.arpa AAAA queries for {RUNS} dials")
+    if n < ctx.runs:
+        out.errs.append(f"the DNS64 logged {n} ipv4only.arpa AAAA queries for {ctx.runs} dials")
     out.errs += w.check_end()
 
 
 def s2a(ctx, out):
     """IPv4 literal via the network-specific prefix, discovered."""
     w = literal_via_nat64(ctx, out, "nsp", SRV_DOC, NSP_DOC, NSP, "dns")
-    if len(w.queries("nsp", "ipv4only.arpa. AAAA")) < RUNS:
+    if len(w.queries("nsp", "ipv4only.arpa. AAAA")) < ctx.runs:
         out.errs.append("the DNS64 saw no ipv4only.arpa AAAA query for each dial")
     out.errs += w.check_end()
 
@@ -732,15 +733,15 @@ def s2c(ctx, out):
 def a_only_name(ctx, out, resolver, args):
     rtt = ctx.measure_rtt(resolver)
     w = Watch(ctx, "v6only")
-    for _ in range(RUNS):
+    for _ in range(ctx.runs):
         d = ctx.dial("v6only", "v4only.lab.test", DNS[resolver], args)
         out.dials.append(d)
         out.errs += check_connected(d, NSP_DOC)
         out.errs += check_prefix_event(d, NSP, "configured" if args else "dns")
         out.errs += check_synthesized(d, NSP_DOC)
         out.errs += check_attempts_only(d, [NSP_DOC])
-    out.errs += w.check_peers(RUNS, POOL[NSP])
-    if len(w.queries(resolver, "v4only.lab.test. A IN")) < RUNS:
+    out.errs += w.check_peers(ctx.runs, POOL[NSP])
+    if len(w.queries(resolver, "v4only.lab.test. A IN")) < ctx.runs:
         out.errs.append("the resolver did not see an A query for each dial")
     m = median_of(out.dials)
     if m is not None and m > rtt + FAST:
@@ -935,6 +936,8 @@ def main():
     ap.add_argument("--connect", help="path of heyes-connect")
     ap.add_argument("--only", nargs="*", help="scenario ids to run (2 = 2a 2b 2c; default: all)")
     ap.add_argument("--verbose", action="store_true", help="print each command and each dial's trace")
+    ap.add_argument("--runs", type=int, default=RUNS, choices=range(1, 100), metavar="N",
+                    help=f"dials of each measured scenario, 1-99: 1, 2a, 2b, 3a, 3b (default {RUNS}; the median is checked)")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)      # internal: the server's listener
     ap.add_argument("--peer-log", help=argparse.SUPPRESS)
     ap.add_argument("--probe", help=argparse.SUPPRESS)                # internal: does this resolver answer?
@@ -978,7 +981,7 @@ def main():
             print(f"FAIL: lab set-up: {err}")
             return 1
         lab_.log(f"set-up took {time.monotonic() - t0:.1f} s")
-        return run_all(Ctx(lab_, net), scenarios)
+        return run_all(Ctx(lab_, net, opts.runs), scenarios)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)

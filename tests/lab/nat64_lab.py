@@ -342,8 +342,12 @@ class Net:
         d = os.path.join("/etc/netns", self.ns[role].name)
         self.netns_dirs.append(d)
         os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "resolv.conf"), "w") as f:
-            f.write(f"nameserver {SENTINEL}\n")
+        self.set_etc_resolv_conf(role, SENTINEL)
+
+    def set_etc_resolv_conf(self, role, server):
+        """The role's /etc/resolv.conf from the next `ip netns exec` on."""
+        with open(os.path.join("/etc/netns", self.ns[role].name, "resolv.conf"), "w") as f:
+            f.write(f"nameserver {server}\noptions timeout:1 attempts:1\n")
 
     def counters(self, role):
         """(DNS packets sent over IPv6, over IPv4, packets to the sentinel) since the last zero."""
@@ -499,9 +503,12 @@ class Ctx:
                               f"nameserver {server}\noptions ndots:1 timeout:{timeout} attempts:1\n")
 
     def dial(self, role, target, server, args=(), timeout=TIMEOUT):
+        """heyes-connect --json in role, resolving through server (None: the
+        namespace's /etc/resolv.conf); returns the Dial."""
         hosts = self.lab.write("hosts", "")
-        argv = [self.lab.opts.connect, "--json", "--resolv-conf", self.resolv_conf(server), "--hosts", hosts,
-                "--policy", "none", "--timeout", str(timeout)] + list(args) + [target, str(PORT)]
+        config = ["--resolv-conf", self.resolv_conf(server)] if server else []
+        argv = [self.lab.opts.connect, "--json"] + config + ["--hosts", hosts, "--policy", "none",
+                                                             "--timeout", str(timeout)] + list(args) + [target, str(PORT)]
         self.lab.log(f"[{role}] " + " ".join(argv))
         r = self.net.sh(*argv, ns=role, check=False, timeout=WALL)
         results = []
@@ -692,6 +699,27 @@ def s1(ctx, out):
     out.errs += w.check_end()
 
 
+def s1b(ctx, out):
+    """The same with the system's resolver: no --resolv-conf, the namespace's
+    /etc/resolv.conf names the DNS64 (the default configuration of a host)."""
+    ctx.net.set_etc_resolv_conf("v6only", DNS["wkp"])
+    try:
+        w = Watch(ctx, "v6only")
+        d = ctx.dial("v6only", SRV_GLOBAL, None)
+    finally:
+        ctx.net.set_etc_resolv_conf("v6only", SENTINEL)
+    out.dials.append(d)
+    out.errs += check_connected(d, WKP_GLOBAL)
+    out.errs += check_prefix_event(d, WKP, "dns")
+    out.errs += check_synthesized(d, WKP_GLOBAL)
+    out.errs += check_attempts_only(d, [WKP_GLOBAL])
+    out.errs += w.check_peers(1, POOL[WKP])
+    if not w.queries("wkp", "ipv4only.arpa. AAAA"):
+        out.errs.append("the DNS64 of /etc/resolv.conf saw no ipv4only.arpa AAAA query")
+    out.errs += check_elapsed(d, 0, LATE)
+    out.figure = figure(out.dials)
+
+
 def s2a(ctx, out):
     """IPv4 literal via the network-specific prefix, discovered."""
     w = literal_via_nat64(ctx, out, "nsp", SRV_DOC, NSP_DOC, NSP, "dns")
@@ -874,6 +902,7 @@ def s7(ctx, out):
 # id, what it shows, function
 SCENARIOS = [
     ("1", "literal via 64:ff9b::/96, discovered", s1),
+    ("1b", "the same, resolver from /etc/resolv.conf", s1b),
     ("2a", "literal via 2001:db8:64::/96, discovered", s2a),
     ("2b", "literal via --nat64-prefix 2001:db8:64::/96", s2b),
     ("2c", "documentation literal under 64:ff9b::/96", s2c),

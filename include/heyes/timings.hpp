@@ -41,6 +41,11 @@ struct Timings {
   std::chrono::milliseconds attempt_timeout{0};
   // Overall limit from the start of the dial (DNS included); 0 = none.
   std::chrono::milliseconds timeout{0};
+  // RFC 8305 sections 7.2 and 8, the Last Resort Local Synthesis Delay: on
+  // a NAT64 network, addresses synthesized from A records wait this long
+  // after the start while the name has native IPv6 addresses (or until every
+  // other address has failed).
+  std::chrono::milliseconds last_resort_delay{2000};
 };
 
 }  // namespace heyes

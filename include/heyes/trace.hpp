@@ -33,6 +33,10 @@ inline constexpr std::string_view warning = "warning";                  // a set
 inline constexpr std::string_view attempt_delay = "attempt_delay";      // the delay after an attempt_start, and its evidence
 inline constexpr std::string_view attempt_abandoned = "attempt_abandoned";  // closed at the in-flight cap or its own timeout
 inline constexpr std::string_view dns_dropped = "dns_dropped";  // an undialable address left out of a DNS answer (detail: why)
+inline constexpr std::string_view nat64_prefix = "nat64_prefix";  // the NAT64 prefixes in use (detail: prefixes, source, TTL) or why none
+inline constexpr std::string_view nat64_synthesized = "nat64_synthesized";  // an IPv6 candidate made from an IPv4 address (detail: which, under which prefix)
+inline constexpr std::string_view nat64_refused = "nat64_refused";  // an IPv4 address dialed as it is: no translator may stand in for it (detail: why)
+inline constexpr std::string_view last_resort = "last_resort";  // addresses synthesized from A records join the race (RFC 8305 section 7.2)
 }  // namespace event
 
 struct TraceEvent {

@@ -176,4 +176,24 @@ std::string IpAddress::to_string() const {
   return out;
 }
 
+Prefix Prefix::of(const IpAddress& address, int length) noexcept {
+  length = std::clamp(length, 0, 128);
+  auto bytes = address.bytes();
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(length - 8 * i, 0, 8);
+    bytes[static_cast<std::size_t>(i)] &= static_cast<std::uint8_t>(0xff00 >> keep);
+  }
+  return {IpAddress::v6(bytes), length};
+}
+
+bool Prefix::contains(const IpAddress& a) const noexcept {
+  return Prefix::of(a, length).address.bytes() == address.bytes();
+}
+
+std::string Prefix::to_string() const {
+  // IPv4-mapped prefixes print as IPv6 (::ffff:192.0.2.0/120), as in gai.conf.
+  if (address.is_v4()) return "::ffff:" + address.to_string() + "/" + std::to_string(length);
+  return address.to_string() + "/" + std::to_string(length);
+}
+
 }  // namespace heyes

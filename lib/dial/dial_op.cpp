@@ -6,6 +6,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
+#include <fmt/format.h>
 
 #include <optional>
 #include <utility>
@@ -13,7 +14,9 @@
 #include "attempts.hpp"
 #include "common/exception_error.hpp"
 #include "dialer_state.hpp"
+#include "heyes/dns/hosts.hpp"
 #include "heyes/select/sort.hpp"
+#include "nat64.hpp"
 #include "plan.hpp"
 #include "usable_families.hpp"
 
@@ -62,9 +65,11 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
         dialer_(std::move(dialer)),
         strand_(make_dial_strand(ex)),
         attempts_(ex, options.local_address, std::move(options.socket_setup)),
-        trace_(options.keep_trace, std::move(options.on_event)) {
+        trace_(options.keep_trace, std::move(options.on_event)),
+        nat64_options_(options.nat64 ? std::move(*options.nat64) : dialer_->nat64->options()) {
     plan_ = plan_dial(std::move(host), service, options, dialer_->policy);
   }
+  ~DialOp() { forget_nat64(); }
 
   const asio::any_io_executor& strand() const { return strand_; }
 
@@ -83,6 +88,18 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   void begin();
   void stop();
   void start_lookup(dns::Resolver::Prepared prepared);
+  void feed_given(TimePoint now);
+  void race_v4(TimePoint now, std::vector<IpAddress> v4);
+
+  void start_nat64(TimePoint now);
+  void ask_nat64();
+  void on_nat64_view(std::optional<Nat64View> view);
+  void note_nat64(TimePoint now);
+  void note_dns64(TimePoint now, const std::vector<IpAddress>& v6);
+  void forget_nat64();
+  bool translated(const IpAddress& a) const {
+    return nat64_.view && translating_prefix(nat64_.view->prefixes, a) != nullptr;
+  }
   std::vector<IpAddress> order(std::vector<IpAddress> candidates, std::optional<Family> continue_after,
                                TimePoint now) const;
 
@@ -110,6 +127,20 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   Wakeup wakeup_;
   Trace trace_;
   std::weak_ptr<dns::Resolver::Lookup> lookup_;
+
+  // NAT64 (nat64.hpp): used by this dial on an IPv6-only host; the prefixes
+  // once known; IPv4 addresses and an A answer waiting for them.
+  Nat64Options nat64_options_;
+  struct {
+    bool active = false;
+    bool noted = false;        // the nat64_prefix event is in the trace
+    bool synthesized = false;  // a synthesized address joined the race
+    int asks = 0;
+    std::uint64_t ticket = 0;  // waiting for the Dialer's discovery
+    std::optional<Nat64View> view;
+    std::vector<IpAddress> given_v4;
+    std::optional<dns::ResolveEvent> pending_a;
+  } nat64_;
 };
 
 // ---- start ---------------------------------------------------------------
@@ -145,19 +176,17 @@ void DialOp::begin() {
   if (plan_.error) return fail_early(now, plan_.error);
   if (plan_.given.empty() && plan_.addrconfig)
     plan_.restrict_to(usable_families(*dialer_, plan_.host, plan_.allowed, plan_.explicit_family, now, trace_));
+  start_nat64(now);
   race::History* history = plan_.use_history ? dialer_->history.get() : nullptr;
   race_.emplace(plan_.race,
                 [this](std::vector<IpAddress> c, std::optional<Family> after, TimePoint at) {
                   return order(std::move(c), after, at);
                 },
                 history, &trace_, now);
+  if (nat64_.view) note_nat64(now);
+  if (!nat64_.view && nat64_.active) ask_nat64();
   if (!plan_.given.empty()) {
-    for (Family f : {Family::v6, Family::v4}) {
-      std::vector<IpAddress> of_family;
-      for (const auto& a : plan_.given)
-        if (a.family() == f) of_family.push_back(a);
-      if (!of_family.empty()) race_->on_answer(now, f, std::move(of_family));
-    }
+    feed_given(now);
     return decide(now);
   }
   auto prepared = dialer_->resolver->answer_now(plan_.host, plan_.families());
@@ -179,23 +208,130 @@ void DialOp::start_lookup(dns::Resolver::Prepared prepared) {
       [self](const dns::QueryNote& q) { self->guarded([&] { self->on_query(q); }); });
 }
 
+// The literal or the caller's addresses, one answer per family.
+void DialOp::feed_given(TimePoint now) {
+  for (Family f : {Family::v6, Family::v4}) {
+    std::vector<IpAddress> of_family;
+    for (const auto& a : plan_.given)
+      if (a.family() == f) of_family.push_back(a);
+    if (of_family.empty()) continue;
+    if (f == Family::v6) race_->on_answer(now, f, std::move(of_family));
+    else if (nat64_.active && !nat64_.view) nat64_.given_v4 = std::move(of_family);  // until the prefixes are known
+    else race_v4(now, std::move(of_family));
+  }
+}
+
+// IPv4 addresses join the race: as they are, or synthesized under the NAT64
+// prefixes (as the A family's answer, so the race holds them back behind
+// native IPv6 as its last resort).
+void DialOp::race_v4(TimePoint now, std::vector<IpAddress> v4) {
+  if (!nat64_.active || !nat64_.view || nat64_.view->prefixes.empty()) return race_->on_answer(now, Family::v4, std::move(v4));
+  const auto t = std::chrono::duration_cast<std::chrono::microseconds>(now - race_->start());
+  auto out = synthesize_all(v4, nat64_.view->prefixes, trace_, t);
+  nat64_.synthesized |= std::any_of(out.begin(), out.end(), [](const IpAddress& a) { return a.is_v6(); });
+  race_->on_answer(now, Family::v4, std::move(out));
+}
+
 // The one ordering pipeline (heyes/select), with this dial's policy and the
-// history's view of each address.
+// history's view of each address; on NAT64, translated addresses are
+// sorted as the IPv4 addresses they stand for (HEv3 section 8).
 std::vector<IpAddress> DialOp::order(std::vector<IpAddress> candidates, std::optional<Family> continue_after,
                                      TimePoint now) const {
   if (candidates.size() <= 1) return candidates;
   const race::History* history = plan_.use_history ? dialer_->history.get() : nullptr;
-  OrderOptions options;
-  options.first_family_count = plan_.first_family_count;
-  options.continue_after = continue_after;
-  if (history) {
-    options.recently_failed = [history, now](const IpAddress& a) { return history->recently_failed(a, now); };
-    options.history_rule = [history, now](const IpAddress& a, const IpAddress& b) {
-      return history->compare(a, b, now);
-    };
-  }
+  auto run = [&](std::vector<IpAddress> c, SourceLookup& sources, const std::function<IpAddress(const IpAddress&)>& real) {
+    OrderOptions options;
+    options.first_family_count = plan_.first_family_count;
+    options.continue_after = continue_after;
+    if (history) {
+      options.recently_failed = [history, now, &real](const IpAddress& a) { return history->recently_failed(real(a), now); };
+      options.history_rule = [history, now, &real](const IpAddress& a, const IpAddress& b) {
+        return history->compare(real(a), real(b), now);
+      };
+    }
+    return order_destinations(std::move(c), *plan_.policy, sources, options);
+  };
   SystemSourceLookup sources;
-  return order_destinations(std::move(candidates), *plan_.policy, sources, options);
+  if (nat64_.view && !nat64_.view->prefixes.empty())
+    return order_as_ipv4(std::move(candidates), nat64_.view->prefixes, sources, run);
+  return run(std::move(candidates), sources, [](const IpAddress& a) { return a; });
+}
+
+// ---- NAT64 -------------------------------------------------------------------
+
+// RFC 8305 section 7: only on a host that can use IPv6 but not IPv4 (never
+// on dual-stack), for a dial that did not choose its family, to a name that
+// is not localhost or to IPv4 addresses. A name then asks for A as well
+// (HEv3 section 4.1), while the prefixes are known or being discovered.
+void DialOp::start_nat64(TimePoint now) {
+  if (nat64_options_.mode == Nat64Options::Mode::off || plan_.explicit_family) return;
+  // Addresses no translator stands in for (loopback, link-local: HEv3 section 8) are dialed as they are.
+  if (plan_.given.empty() ? dns::is_localhost_name(plan_.host)
+                          : std::all_of(plan_.given.begin(), plan_.given.end(),
+                                        [](const IpAddress& a) { return never_synthesized(a); }))
+    return;
+  auto c = dialer_->connectivity.snapshot(now);
+  if (!c->v6.usable || c->v4.usable) return;
+  nat64_.active = true;
+  if (nat64_options_.mode == Nat64Options::Mode::fixed) nat64_.view = fixed_view(nat64_options_.prefixes);
+  else nat64_.view = dialer_->nat64->known(now, strand_);
+  if (nat64_.view && nat64_.view->prefixes.empty()) {  // no NAT64 here: as without it
+    nat64_.active = false;
+    return;
+  }
+  if (plan_.given.empty()) plan_.restrict_to(FamilySet::both());
+  plan_.race.translated = [this](const IpAddress& a) { return translated(a); };
+}
+
+void DialOp::ask_nat64() {
+  ++nat64_.asks;
+  std::weak_ptr<DialOp> weak = weak_from_this();
+  nat64_.ticket = dialer_->nat64->wait(strand_, [weak](std::optional<Nat64View> view) {
+    if (auto self = weak.lock()) self->guarded([&] { self->on_nat64_view(std::move(view)); });
+  });
+}
+
+// On the strand: the discovery ended. What waited for it joins the race.
+void DialOp::on_nat64_view(std::optional<Nat64View> view) {
+  nat64_.ticket = 0;
+  if (!completion_) return;
+  TimePoint now = Clock::now();
+  if (!view) {  // the discovery was dropped with the io_context that ran it
+    if (nat64_.asks < 3) return ask_nat64();
+    view = Nat64View{{}, "no NAT64 prefix: the discovery was dropped 3 times"};
+  }
+  nat64_.view = std::move(view);
+  note_nat64(now);
+  if (!nat64_.given_v4.empty()) race_v4(now, std::exchange(nat64_.given_v4, {}));
+  if (nat64_.pending_a) {
+    dns::ResolveEvent e = std::move(*nat64_.pending_a);
+    nat64_.pending_a.reset();
+    feed(now, e);
+  }
+  decide(now);
+}
+
+void DialOp::note_nat64(TimePoint now) {
+  if (nat64_.noted || !trace_.enabled()) return;
+  nat64_.noted = true;
+  trace_.add({std::chrono::duration_cast<std::chrono::microseconds>(now - race_->start()),
+              std::string(event::nat64_prefix), Family::v6, std::nullopt, nat64_.view->description});
+}
+
+// AAAA answers a DNS64 synthesized: said in the trace, sorted as IPv4.
+void DialOp::note_dns64(TimePoint now, const std::vector<IpAddress>& v6) {
+  if (!trace_.enabled() || !nat64_.view) return;
+  const auto t = std::chrono::duration_cast<std::chrono::microseconds>(now - race_->start());
+  for (const auto& a : v6) {
+    const Nat64Prefix* p = translating_prefix(nat64_.view->prefixes, a);
+    if (p == nullptr) continue;
+    trace_.add({t, std::string(event::nat64_synthesized), Family::v6, a,
+                fmt::format("{} under {}, by the DNS64: sorted as IPv4", extract(*p, a)->to_string(), p->to_string())});
+  }
+}
+
+void DialOp::forget_nat64() {
+  if (nat64_.ticket != 0) dialer_->nat64->forget(std::exchange(nat64_.ticket, 0));
 }
 
 // ---- events --------------------------------------------------------------
@@ -218,8 +354,16 @@ void DialOp::on_resolve_event(const dns::ResolveEvent& event) {
 
 void DialOp::feed(TimePoint now, dns::ResolveEvent& e) {
   if (!e.dropped.empty()) trace_dropped(now, e);
+  if (nat64_.active && e.family == Family::v4 && !e.error && !nat64_.view) {
+    nat64_.pending_a = std::move(e);  // until the prefixes are known
+    return;
+  }
   if (e.error) race_->on_answer_error(now, e.family, e.error);
-  else race_->on_answer(now, e.family, std::move(e.addresses));
+  else if (e.family == Family::v4) race_v4(now, std::move(e.addresses));
+  else {
+    if (nat64_.active) note_dns64(now, e.addresses);
+    race_->on_answer(now, e.family, std::move(e.addresses));
+  }
 }
 
 // The answer held addresses no connection can go to: say which were left out and why.
@@ -323,6 +467,8 @@ void DialOp::finish(const race::Finish& f) {
   result.failures = race_->failures();
   // A failed dial may mean the host's interfaces changed: decide the usable families again next time.
   if (!f.winner && !cancelled) dialer_->connectivity.invalidate();
+  // Every synthesized address failed too: the prefixes may belong to another network.
+  if (!f.winner && !cancelled && nat64_.synthesized) dialer_->nat64->failed(now);
   std::error_code ec;
   if (!f.winner) ec = cancelled ? std::error_code(asio::error::operation_aborted) : f.error;
   if (!f.winner && !ec) ec = errc::all_attempts_failed;
@@ -339,6 +485,7 @@ void DialOp::fail_early(TimePoint now, std::error_code ec) {
 }
 
 void DialOp::complete(TimePoint now, std::error_code ec, DialResult result) {
+  forget_nat64();
   trace_.stop_delivering();  // nothing reaches on_event after the handler is invoked
   result.trace = std::move(trace_);
   if (race_) result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - race_->start());

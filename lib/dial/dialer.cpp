@@ -22,6 +22,7 @@ DialerOptions DialerOptions::from_system() {
 Dialer::Dialer() : Dialer(DialerOptions::from_system()) {}
 
 Dialer::Dialer(DialerOptions options) : state_(std::make_shared<detail::DialerState>(std::move(options.connectivity_probe))) {
+  state_->nat64 = std::make_shared<detail::Nat64State>(std::move(options.nat64), options.resolver.config);
   state_->resolver = dns::Resolver::create(std::move(options.resolver));
   state_->policy = options.policy ? std::move(options.policy) : std::make_shared<const PolicyTable>(PolicyTable::system());
   if (options.history) state_->history = std::make_unique<race::History>(options.history_options);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "../race/history_file.hpp"
+#include "nat64.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "heyes/race/history.hpp"
@@ -22,6 +23,7 @@ struct DialerState {
   // Saves history when it goes, so it is declared after it.
   std::unique_ptr<race::detail::HistoryFile> history_file;  // null when off
   ConnectivityCache connectivity;          // the usable-family decision (AI_ADDRCONFIG), cached a few seconds
+  std::shared_ptr<Nat64State> nat64;       // the NAT64 prefixes (IPv6-only hosts)
 };
 
 }  // namespace heyes::detail

@@ -94,6 +94,8 @@ struct Race::State {
   std::array<std::error_code, 2> dns_errors{};
   std::array<std::optional<TimePoint>, 2> answered_at{};  // answers with addresses
   std::vector<IpAddress> candidates;                      // not yet attempted (in attempt order once racing)
+  std::vector<IpAddress> held;                            // translated addresses kept as the last resort
+  bool native_v6 = false;                                 // an AAAA answer held a native (untranslated) address
   bool unordered = false;                                 // addresses arrived since the last ordering
   std::vector<Attempt> attempts;                          // index = id - 1
   std::optional<AttemptId> winner;                        // the first attempt that connected
@@ -124,6 +126,9 @@ struct Race::State {
   void connected(TimePoint now, AttemptId id);
   void failed(TimePoint now, AttemptId id, std::error_code error);
   void remember(const IpAddress& address, History::Update::Kind kind, Duration rtt, TimePoint now);
+  bool is_translated(const IpAddress& a) const { return config.translated && config.translated(a); }
+  Family sort_family(const IpAddress& a) const { return is_translated(a) ? Family::v4 : a.family(); }
+  void hold_translated();
 
   // The central step, run when actions are taken.
   void step(TimePoint now);
@@ -135,6 +140,7 @@ struct Race::State {
   void start_attempt(TimePoint now);
   Delay delay_after(const IpAddress& address, TimePoint now) const;
   void reorder(TimePoint now);
+  void release_last_resort(TimePoint now);
   bool exhausted() const;
   void rearm(TimePoint now);
 
@@ -182,6 +188,7 @@ void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> ad
   for (auto it = addresses.begin(); it != addresses.end(); ++it) {
     const IpAddress& a = *it;
     bool known = std::find(candidates.begin(), candidates.end(), a) != candidates.end() ||
+                 std::find(held.begin(), held.end(), a) != held.end() ||
                  std::find(addresses.begin(), fresh_end, a) != fresh_end ||
                  std::any_of(attempts.begin(), attempts.end(), [&](const Attempt& t) { return t.address == a; });
     if (!known) *fresh_end++ = a;
@@ -192,6 +199,20 @@ void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> ad
   if (candidates.empty()) candidates.swap(addresses);  // the usual first answer: keep its buffer
   else candidates.insert(candidates.end(), addresses.begin(), addresses.end());
   unordered = true;
+  if (!config.translated) return;
+  if (family == Family::v6 && !native_v6)
+    native_v6 = std::any_of(candidates.begin(), candidates.end(),
+                            [&](const IpAddress& a) { return a.is_v6() && !is_translated(a); });
+  if (native_v6) hold_translated();
+}
+
+// RFC 8305 section 7.2: while the name has native IPv6 addresses, the ones
+// that stand for IPv4 addresses wait (their order is decided on release).
+void Race::State::hold_translated() {
+  auto keep = std::stable_partition(candidates.begin(), candidates.end(),
+                                    [&](const IpAddress& a) { return !is_translated(a); });
+  held.insert(held.end(), keep, candidates.end());
+  candidates.erase(keep, candidates.end());
 }
 
 void Race::State::answer_error(TimePoint now, Family family, std::error_code error) {
@@ -238,12 +259,39 @@ void Race::State::step(TimePoint now) {
   if (winner) return win(now);
   if (auto deadline = timeout_deadline(); deadline && now >= *deadline) return time_out(now);
   end_overdue_attempts(now);
+  release_last_resort(now);
   maybe_wait_for_other(now);
   maybe_begin(now);
   if (racing && unordered) reorder(now);
   start_due_attempts(now);
+  if (!held.empty() && candidates.empty() && pending_count() == 0) {  // every native address failed
+    release_last_resort(now);
+    maybe_begin(now);
+    if (racing && unordered) reorder(now);
+    start_due_attempts(now);
+  }
   if (exhausted()) return give_up(now);
   rearm(now);
+}
+
+// The held addresses join the race at once: by the Last Resort Local
+// Synthesis Delay, or earlier when nothing else is left to try (no
+// candidate, no attempt pending: the AAAA answer came and failed).
+void Race::State::release_last_resort(TimePoint now) {
+  if (held.empty()) return;
+  bool due = now - start >= config.last_resort_delay;
+  bool idle = candidates.empty() && pending_count() == 0 && dns[index(Family::v6)] != Dns::waiting;
+  if (!due && !idle) return;
+  note(now, event::last_resort, Family::v4, std::nullopt, [&] {
+    return fmt::format("{}: {} address(es) synthesized from A records join the race: {}",
+                       due ? fmt::format("no connection after {} ms", to_ms(config.last_resort_delay))
+                           : std::string("every native IPv6 address failed"),
+                       held.size(), join(held));
+  });
+  candidates.insert(candidates.end(), held.begin(), held.end());
+  held.clear();
+  unordered = true;
+  next_start = std::min(next_start, now);
 }
 
 // RFC 8305 section 3: A (with addresses) before AAAA: wait the Resolution
@@ -299,7 +347,7 @@ void Race::State::maybe_begin(TimePoint now) {
 void Race::State::reorder(TimePoint now) {
   unordered = false;
   std::optional<Family> after;
-  if (!attempts.empty()) after = attempts.back().address.family();
+  if (!attempts.empty()) after = sort_family(attempts.back().address);
   if (order) candidates = order(std::move(candidates), after, now);
   note(now, event::sorted, std::nullopt, std::nullopt, [&] {
     auto failed = history == nullptr ? 0
@@ -404,7 +452,7 @@ Delay Race::State::delay_after(const IpAddress& address, TimePoint now) const {
 // Nothing left to try and nothing left to come.
 bool Race::State::exhausted() const {
   bool dns_done = dns[0] != Dns::waiting && dns[1] != Dns::waiting;
-  return dns_done && candidates.empty() && pending_count() == 0;
+  return dns_done && candidates.empty() && held.empty() && pending_count() == 0;
 }
 
 // Ask for one wake-up at the earliest deadline that matters now.
@@ -415,6 +463,7 @@ void Race::State::rearm(TimePoint now) {
   };
   if (!racing && resolution_deadline) consider(*resolution_deadline);
   if (racing && !candidates.empty()) consider(next_start);
+  if (!held.empty()) consider(start + config.last_resort_delay);
   if (config.attempt_timeout > Duration::zero())
     for (const auto& a : attempts)
       if (a.state == AttemptState::pending) consider(a.started + config.attempt_timeout);

@@ -158,6 +158,13 @@ std::optional<std::string> synthesis_refusal(const Nat64Prefix& prefix, const Ip
   return std::nullopt;
 }
 
+bool never_synthesized(const IpAddress& v4) {
+  if (!v4.is_v4()) return true;
+  return std::any_of(kRefused.begin(), kRefused.end(), [&](const auto& r) {
+    return !r.well_known_only && Prefix::of(IpAddress::v4(r.network), 96 + r.length).contains(v4);
+  });
+}
+
 // ---- RFC 7050 section 3: the prefixes of the ipv4only.arpa answer --------
 
 std::array<IpAddress, 2> ipv4only_addresses() { return {v4(192, 0, 0, 170), v4(192, 0, 0, 171)}; }

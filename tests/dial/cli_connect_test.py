@@ -29,6 +29,8 @@ def closed_port():
 
 
 NS = ["--nameserver", f"127.0.0.1:{closed_port()}"]
+NAT64_BAD_LENGTH = ("option '--nat64-prefix': '2001:db8::/33': "
+                    "/33 is not a NAT64 prefix length (32, 40, 48, 56, 64 or 96)")
 
 
 def run(*args):
@@ -221,6 +223,12 @@ def bad_input():
         (["[::1]"], "missing PORT"),
         (["[::1]x"], "operand '[::1]x': expected [V6]:PORT"),
         (["127.0.0.1:"], "empty PORT"),
+        (["--nat64-prefix", "64:ff9b::/96", "--no-nat64", "127.0.0.1", "80"],
+         "options '--nat64-prefix' and '--no-nat64' exclude each other"),
+        (["--no-nat64", "--nat64-prefix", "64:ff9b::/96", "127.0.0.1", "80"],
+         "options '--nat64-prefix' and '--no-nat64' exclude each other"),
+        (["--demo", "--no-nat64"], "option '--no-nat64' does not apply to demo mode (try --help)"),
+        (["--nat64-prefix", "2001:db8::/33", "127.0.0.1", "80"], NAT64_BAD_LENGTH),
         (["--nameserver", "::1:53", "127.0.0.1", "80"],
          "option '--nameserver': '::1:53' is ambiguous: write '[::1]:53' for port 53, or '[::1:53]' for the address"),
     ]

@@ -607,3 +607,90 @@ TEST_CASE("An abandoned attempt has its own event and cause, and is remembered a
   CHECK(h.recently_failed(ip("2001:db8::1"), t.now()));
   CHECK_FALSE(h.recently_failed(ip("2001:db8:1::2"), t.now()));
 }
+
+// ------------------------------------------------------------ RFC 8305 section 7.2 (NAT64 last resort)
+
+namespace {
+
+// A race on a NAT64 network whose prefix is 64:ff9b::/96: an A answer comes
+// in already synthesized (as the dial feeds it).
+Config nat64_config() {
+  Config c;
+  const auto prefix = Prefix::of(ip("64:ff9b::"), 96);
+  c.translated = [prefix](const IpAddress& a) { return a.is_v6() && prefix.contains(a); };
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("NAT64: a native AAAA keeps the synthesized A addresses back until the Last Resort Local Synthesis Delay") {
+  Timeline t(nat64_config());
+  t.answer_aaaa({"2001:db8::1"});
+  t.answer_a({"64:ff9b::c000:201"});
+  t.advance_to(1999);
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1"});  // no attempt delay for a held address
+  t.advance_to(2000);
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "64:ff9b::c000:201"});
+  CHECK(t.started_at("64:ff9b::c000:201") == 2000);
+  bool noted = false;
+  for (const auto& e : t.trace.events()) noted |= e.type == event::last_resort && e.detail.find("2000 ms") != std::string::npos;
+  CHECK(noted);
+  t.connect(t.attempt("64:ff9b::c000:201"));
+  REQUIRE(t.finish);
+  CHECK(t.was_cancelled(t.attempt("2001:db8::1")));
+}
+
+TEST_CASE("NAT64: when every native address has failed, the held ones start at once") {
+  Timeline t(nat64_config());
+  t.answer_a({"64:ff9b::c000:201", "64:ff9b::c000:202"});
+  t.advance_to(10);
+  t.answer_aaaa({"2001:db8::1"});
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1"});
+  t.advance_to(120);
+  t.refuse(t.attempt("2001:db8::1"));
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "64:ff9b::c000:201"});
+  CHECK(t.started_at("64:ff9b::c000:201") == 120);
+  t.advance_to(370);
+  CHECK(t.started_at("64:ff9b::c000:202") == 370);  // then the usual Connection Attempt Delay
+  CHECK_FALSE(t.finish);
+}
+
+TEST_CASE("NAT64: without a native AAAA (a DNS64 answer), synthesized addresses race at once") {
+  Timeline t(nat64_config());
+  t.answer_aaaa({"64:ff9b::c000:201"});  // the DNS64's own synthesis
+  t.answer_a({"64:ff9b::c000:201", "64:ff9b::c000:202"});
+  CHECK(t.start_order() == std::vector<std::string>{"64:ff9b::c000:201"});
+  t.advance_to(250);
+  CHECK(t.start_order() == std::vector<std::string>{"64:ff9b::c000:201", "64:ff9b::c000:202"});
+}
+
+TEST_CASE("NAT64: held addresses keep the race open; the overall timeout still ends it") {
+  Config c = nat64_config();
+  c.timeout = std::chrono::milliseconds(1500);
+  Timeline t(c);
+  t.answer_aaaa({"2001:db8::1"});
+  t.answer_a({"64:ff9b::c000:201"});
+  t.advance_to(3000);
+  REQUIRE(t.finish);
+  CHECK(t.finish_ms == 1500);
+  CHECK(t.finish->error == errc::timed_out);
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1"});
+}
+
+TEST_CASE("NAT64: a translated address counts as IPv4 in the family alternation") {
+  Config c = nat64_config();
+  std::optional<Family> seen;
+  Timeline t(c, nullptr, [&](std::vector<IpAddress> v, std::optional<Family> after, TimePoint) {
+    seen = after;
+    return v;
+  });
+  t.answer_aaaa({"64:ff9b::c000:201", "2001:db8::1"});
+  // Once a native address is known, every translated one is held, whichever record brought it.
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1"});
+  t.refuse(t.attempt("2001:db8::1"));
+  REQUIRE(t.start_order().size() == 2);
+  t.answer_a({"64:ff9b::c000:202"});
+  t.advance_to(10);
+  REQUIRE(seen);
+  CHECK(*seen == Family::v4);  // the last attempt, 64:ff9b::c000:201, stands for IPv4
+}

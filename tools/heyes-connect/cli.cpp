@@ -204,6 +204,21 @@ constexpr OptionSpec kOptions[] = {
      }},
     // The demo never checks usable families (loopback has both).
     {"--no-addrconfig", false, kDial, [](Options& o, std::string_view) { o.dial.addrconfig = false; }},
+    // NAT64 on an IPv6-only host: a fixed prefix (no discovery), or none at all.
+    {"--nat64-prefix", true, kDial, [](Options& o, std::string_view v) {
+       if (o.dial.nat64 && o.dial.nat64->mode == heyes::Nat64Options::Mode::off)
+         fail("options '--nat64-prefix' and '--no-nat64' exclude each other");
+       std::string why;
+       auto p = heyes::Nat64Prefix::parse(v, &why);
+       if (!p) fail("option '--nat64-prefix': " + quote(v) + ": " + why);
+       if (!o.dial.nat64) o.dial.nat64 = heyes::Nat64Options::fixed({});
+       o.dial.nat64->prefixes.push_back(*p);
+     }},
+    {"--no-nat64", false, kDial, [](Options& o, std::string_view) {
+       if (o.dial.nat64 && o.dial.nat64->mode == heyes::Nat64Options::Mode::fixed)
+         fail("options '--nat64-prefix' and '--no-nat64' exclude each other");
+       o.dial.nat64 = heyes::Nat64Options::off();
+     }},
     {"--repeat", true, kDial | kDemo, [](Options& o, std::string_view v) { o.dial.repeat = parse_int("--repeat", v, 1, 1000); }},
     {"--json", false, kDial | kDemo, [](Options& o, std::string_view) { o.dial.json = true; }},
     {"-q", false, kDial | kDemo, [](Options& o, std::string_view) { o.dial.quiet = true; }},
@@ -359,7 +374,8 @@ std::string usage_text() {
          "Dial mode: connect to HOST PORT with Happy Eyeballs v2 (RFC 8305), print each event\n"
          "as it happens, then 'connected to ADDRESS port PORT in N ms' (errors on stderr).\n"
          "Demo mode: the same against an in-process DNS server and a black-holed ::1 on loopback\n"
-         "(not with -4, -6, --nameserver, --resolv-conf, --hosts, --resolve, --history-file, --no-addrconfig).\n"
+         "(not with -4, -6, --nameserver, --resolv-conf, --hosts, --resolve, --history-file, --no-addrconfig,\n"
+         "--nat64-prefix, --no-nat64).\n"
          "SIGINT and SIGTERM cancel the dial and print what was known.\n"
          "\n"
          "  --attempt-delay MS    Connection Attempt Delay (default 250; clamped to 10-2000)\n"
@@ -380,6 +396,9 @@ std::string usage_text() {
          "  --history-file FILE|default  keep the history in FILE between runs; 'default':\n"
          "                        $XDG_CACHE_HOME/heyes/history (else ~/.cache/heyes/history)\n"
          "  --no-addrconfig       query both families even when this host cannot use one\n"
+         "  --nat64-prefix PREFIX on an IPv6-only host, reach IPv4 through this NAT64 prefix\n"
+         "                        (64:ff9b::/96, 2001:db8:64::/96; repeatable) instead of discovering it\n"
+         "  --no-nat64            never synthesize IPv6 addresses for IPv4 ones\n"
          "  --repeat N            dial N times in one process (cache and history at work)\n"
          "  --json                JSON Lines on stdout: an object per event as it happens, then\n"
          "                        one result object per dial (heyes-connect(1): JSON OUTPUT)\n"

@@ -12,6 +12,7 @@
 // Not the umbrella heyes.hpp: that brings asio, which the parser does not need.
 #include "heyes/address.hpp"
 #include "heyes/diagnostic.hpp"
+#include "heyes/dial/options.hpp"
 #include "heyes/dns/config.hpp"
 #include "heyes/timings.hpp"
 #include "heyes/select/policy.hpp"
@@ -59,6 +60,7 @@ struct DialSettings {
   bool history = true;                     // --no-history clears it
   std::optional<std::string> history_file;  // --history-file FILE, or "default"
   bool addrconfig = true;                  // --no-addrconfig clears it
+  std::optional<heyes::Nat64Options> nat64;  // --nat64-prefix (repeatable) / --no-nat64; unset: automatic
   int repeat = 1;                          // --repeat N
   bool json = false;                       // --json: JSON Lines on stdout
   bool quiet = false;                      // -q, --quiet: nothing on stdout

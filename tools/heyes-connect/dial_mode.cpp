@@ -239,6 +239,7 @@ heyes::DialOptions dial_options(const Options& o) {
   if (o.dial.family == 6) d.family = heyes::FamilyRestriction::v6;
   d.use_history = o.dial.history;
   d.addrconfig = o.dial.addrconfig;
+  d.nat64 = o.dial.nat64;
   d.keep_trace = true;  // the result object's events
   return d;
 }

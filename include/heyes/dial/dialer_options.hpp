@@ -7,6 +7,7 @@
 #include <string>
 
 #include "heyes/diagnostic.hpp"
+#include "heyes/dial/options.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "heyes/race/history.hpp"
 
@@ -28,6 +29,9 @@ struct DialerOptions {
   // then rewritten) and when it cannot be saved (possibly on the Dialer's
   // saver thread); null: nobody is told.
   std::function<void(const Diagnostic&)> history_file_diagnostics;
+  // NAT64 on IPv6-only hosts (automatic discovery by default); a dial may
+  // override it (DialOptions::nat64). The discovery asks resolver's nameservers.
+  Nat64Options nat64;
   // How the usable families are found (getifaddrs + route probe when null);
   // tests inject a host description here.
   std::shared_ptr<ConnectivityProbe> connectivity_probe;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "heyes/address.hpp"
+#include "heyes/select/nat64_prefix.hpp"
 #include "heyes/timings.hpp"
 #include "heyes/trace.hpp"
 
@@ -20,6 +21,27 @@ class PolicyTable;  // heyes/select/policy.hpp
 
 // Which address families a dial may use.
 enum class FamilyRestriction { any, v4, v6 };
+
+// NAT64 (RFC 8305 section 7, docs/nat64.md). Only on a host that can use
+// IPv6 but not IPv4 (never on dual-stack), for a dial that did not choose
+// its family: IPv4 literals and A answers are synthesized into IPv6
+// addresses under the network's NAT64 prefixes (RFC 6052) and raced as
+// IPv6; an AAAA answer a DNS64 synthesized is sorted as the IPv4 address it
+// stands for; with native AAAA too, the synthesized addresses are the last
+// resort (Timings::last_resort_delay).
+struct Nat64Options {
+  enum class Mode {
+    off,        // race IPv4 addresses as they are
+    automatic,  // discover the prefixes: the RFC 7050 query for ipv4only.arpa, cached for its TTL
+    fixed,      // use prefixes, ask nothing
+  };
+  Mode mode = Mode::automatic;
+  std::vector<Nat64Prefix> prefixes;  // fixed only
+
+  static Nat64Options off() { return {Mode::off, {}}; }
+  static Nat64Options automatic() { return {Mode::automatic, {}}; }
+  static Nat64Options fixed(std::vector<Nat64Prefix> prefixes) { return {Mode::fixed, std::move(prefixes)}; }
+};
 
 // Runs on every attempt's socket after open() (and bind(), when a local
 // address is set) and before connect(). Setting ec aborts that attempt only:
@@ -53,6 +75,8 @@ struct DialOptions : Timings {
   // valid name or literal and names the target in the trace. Addresses of a
   // family the options exclude are left out; none left: family_unavailable.
   std::vector<IpAddress> addresses;
+  // NAT64 for this dial; unset: the Dialer's (DialerOptions::nat64).
+  std::optional<Nat64Options> nat64;
   // Use and update the Dialer's connection history (RTT, recent failures).
   bool use_history = true;
   // As getaddrinfo's AI_ADDRCONFIG: do not query (nor wait for) a family this

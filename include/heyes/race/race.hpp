@@ -28,6 +28,13 @@ struct Config : Timings {
   // IPv4). Then an AAAA answer that comes first waits the Resolution Delay for
   // A, as RFC 8305 section 3 has an A answer wait for AAAA. Empty: never.
   std::function<bool(const std::vector<IpAddress>& v6)> v4_outranks;
+  // NAT64 (RFC 8305 section 7): true for an IPv6 address that stands for an
+  // IPv4 one (inside a NAT64 prefix, synthesized by heyes or by a DNS64).
+  // Such an address counts as IPv4 in the family alternation; while the name
+  // has a native IPv6 address, the translated ones are the last resort
+  // (section 7.2): held until last_resort_delay after the start, or until
+  // every other address has failed. Empty: no address is translated.
+  std::function<bool(const IpAddress&)> translated;
 };
 
 // Orders the addresses not yet attempted (the one ordering pipeline,

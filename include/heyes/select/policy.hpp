@@ -20,19 +20,6 @@ inline constexpr int kScopeSiteLocal = 0x5;
 inline constexpr int kScopeOrganizationLocal = 0x8;
 inline constexpr int kScopeGlobal = 0xe;
 
-// An address prefix "address/length". IPv4 prefixes are kept IPv4-mapped, so
-// 192.0.2.0/24 is ::ffff:192.0.2.0/120; length is 0..128 in that form.
-struct Prefix {
-  IpAddress address;  // bits past length are zero
-  int length = 0;
-
-  // Builds a prefix, clearing the bits past length (clamped to 0..128).
-  static Prefix of(const IpAddress& address, int length) noexcept;
-  bool contains(const IpAddress& a) const noexcept;
-  std::string to_string() const;  // "2001:db8::/32"
-  friend bool operator==(const Prefix&, const Prefix&) = default;
-};
-
 // One row of a table: the prefix and its precedence, label or scope.
 struct PolicyEntry {
   Prefix prefix;

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+// NAT64 for the dial: the Dialer's prefixes and their discovery, synthesis of candidates, ordering as IPv4.
+#include "nat64.hpp"
+
+#include <asio/post.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "heyes/dns/pref64.hpp"
+
+namespace heyes::detail {
+
+using std::chrono::duration_cast;
+using std::chrono::seconds;
+
+// The discovery in flight. Its handler holds it; when the handler is
+// dropped uncalled (the io_context of the dial that started it went away),
+// the waiters are told to ask again.
+struct Nat64State::Flight {
+  std::weak_ptr<Nat64State> state;
+  std::atomic<bool> armed{false};  // start() returned: from here on a drop must be reported
+  std::atomic<bool> done{false};
+  ~Flight() {
+    if (!armed || done) return;
+    if (auto s = state.lock()) s->settle(nullptr);
+  }
+};
+
+Nat64State::Nat64State(Nat64Options options, dns::ResolverConfig nameservers)
+    : options_(std::move(options)), nameservers_(std::move(nameservers)) {}
+
+std::optional<Nat64View> Nat64State::known(TimePoint now, const asio::any_io_executor& ex) {
+  if (options_.mode == Nat64Options::Mode::fixed) return fixed_view(options_.prefixes);
+  std::lock_guard lock(mutex_);
+  bool live = !cache_.prefixes(now).empty();
+  if (cache_.dns_query_due(now)) {
+    if (!live) return std::nullopt;
+    if (!in_flight_) start_locked(ex);  // refresh before they expire; use them meanwhile
+  }
+  return view_locked(now);
+}
+
+std::uint64_t Nat64State::wait(const asio::any_io_executor& ex, Waiter done) {
+  std::lock_guard lock(mutex_);
+  std::uint64_t ticket = ++next_ticket_;
+  waiters_.push_back({ticket, ex, std::move(done)});
+  if (!in_flight_) start_locked(ex);
+  return ticket;
+}
+
+void Nat64State::forget(std::uint64_t ticket) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(waiters_, [&](const Pending& p) { return p.ticket == ticket; });
+}
+
+void Nat64State::failed(TimePoint now) {
+  if (options_.mode != Nat64Options::Mode::automatic) return;
+  std::lock_guard lock(mutex_);
+  cache_.reset(now);
+  source_note_ = "the prefixes learnt before stopped working";
+}
+
+void Nat64State::start_locked(const asio::any_io_executor& ex) {
+  if (!resolver_) resolver_ = dns::Resolver::create(dns::pref64_resolver_options(nameservers_));
+  auto flight = std::make_shared<Flight>();
+  flight->state = weak_from_this();
+  in_flight_ = true;
+  try {
+    dns::start_pref64_discovery(*resolver_, ex, [flight](const dns::Pref64Answer& answer) {
+      flight->done = true;
+      if (auto s = flight->state.lock()) s->settle(&answer);
+    });
+  } catch (...) {
+    in_flight_ = false;
+    throw;
+  }
+  flight->armed = true;
+}
+
+namespace {
+
+std::string describe_answer(const dns::Pref64Answer& a) {
+  std::string at = a.server.empty() ? std::string() : " @" + a.server;
+  if (!a.answered()) return fmt::format("ipv4only.arpa{}: {}", at, a.error.message());
+  if (a.error) return fmt::format("ipv4only.arpa{}: {} (no DNS64)", at, a.error.message());
+  std::string s = fmt::format("ipv4only.arpa{}, TTL {} s", at, a.discovery.ttl.count());
+  if (a.discovery.prefixes.empty()) s += ": no AAAA record holds 192.0.0.170 or 192.0.0.171";
+  for (const auto& d : a.discovery.diagnostics) s += "; " + d.message;
+  return s;
+}
+
+}  // namespace
+
+void Nat64State::settle(const dns::Pref64Answer* answer) {
+  const TimePoint now = Clock::now();
+  std::lock_guard lock(mutex_);
+  in_flight_ = false;
+  std::optional<Nat64View> view;
+  if (answer != nullptr) {
+    if (answer->answered()) cache_.learn_dns(answer->discovery, now);
+    else cache_.dns_failed(now);
+    source_note_ = describe_answer(*answer);
+    view = view_locked(now);
+  }
+  // Posted under the lock, so a waiter that forget() removed is never posted to.
+  for (auto& w : waiters_) asio::post(w.ex, [done = std::move(w.done), view] { done(view); });
+  waiters_.clear();
+}
+
+Nat64View Nat64State::view_locked(TimePoint now) const {
+  Nat64View v;
+  v.prefixes = cache_.prefixes(now);
+  if (v.prefixes.empty()) {
+    v.description = "no NAT64 prefix: " + (source_note_.empty() ? std::string("none discovered") : source_note_);
+    return v;
+  }
+  for (const auto& p : v.prefixes) v.description += (v.description.empty() ? "" : ", ") + p.to_string();
+  v.description += fmt::format(" (dns: {})", source_note_);
+  return v;
+}
+
+Nat64View fixed_view(const std::vector<Nat64Prefix>& prefixes) {
+  Nat64View v;
+  v.prefixes = prefixes;
+  for (const auto& p : prefixes) v.description += (v.description.empty() ? "" : ", ") + p.to_string();
+  v.description = v.prefixes.empty() ? "no NAT64 prefix: none configured" : v.description + " (configured)";
+  return v;
+}
+
+const Nat64Prefix* translating_prefix(std::span<const Nat64Prefix> prefixes, const IpAddress& a) {
+  if (!a.is_v6()) return nullptr;
+  for (const auto& p : prefixes)
+    if (extract(p, a)) return &p;
+  return nullptr;
+}
+
+std::vector<IpAddress> synthesize_all(std::span<const IpAddress> v4, std::span<const Nat64Prefix> prefixes,
+                                      Trace& trace, std::chrono::microseconds at) {
+  std::vector<IpAddress> out;
+  out.reserve(v4.size() * prefixes.size());
+  for (const auto& a : v4) {
+    if (!a.is_v4()) {
+      out.push_back(a);
+      continue;
+    }
+    bool kept = false;
+    for (const auto& p : prefixes) {
+      if (auto why = synthesis_refusal(p, a)) {
+        if (!kept) out.push_back(a);  // raced as it is, once
+        kept = true;
+        if (trace.enabled())
+          trace.add({at, std::string(event::nat64_refused), Family::v4, a, *why + ": dialed as it is"});
+        continue;
+      }
+      auto s = synthesize(p, a);
+      if (!s) continue;
+      out.push_back(*s);
+      if (trace.enabled())
+        trace.add({at, std::string(event::nat64_synthesized), Family::v6, *s,
+                   fmt::format("{} under {}", a.to_string(), p.to_string())});
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Answers for the IPv4 stand-ins of translated addresses: the source the
+// IPv6 address would use, as an IPv4 source of the same scope, so RFC 6724
+// sees an IPv4 destination that is reachable.
+class StandInSources final : public SourceLookup {
+ public:
+  StandInSources(SourceLookup& inner, const std::vector<std::pair<IpAddress, IpAddress>>& stand_ins)
+      : inner_(inner), stand_ins_(stand_ins) {}
+  std::optional<SourceInfo> source_for(const IpAddress& destination) override {
+    for (const auto& [key, real] : stand_ins_) {
+      if (key != destination) continue;
+      if (!inner_.source_for(real)) return std::nullopt;
+      SourceInfo s{key};
+      s.prefix_length = 32;
+      return s;
+    }
+    return inner_.source_for(destination);
+  }
+
+ private:
+  SourceLookup& inner_;
+  const std::vector<std::pair<IpAddress, IpAddress>>& stand_ins_;
+};
+
+}  // namespace
+
+std::vector<IpAddress> order_as_ipv4(std::vector<IpAddress> candidates, std::span<const Nat64Prefix> prefixes,
+                                     SourceLookup& sources, const OrderFn& order) {
+  std::vector<std::pair<IpAddress, IpAddress>> stand_ins;  // (IPv4 stand-in, translated address)
+  for (auto& a : candidates) {
+    const Nat64Prefix* p = translating_prefix(prefixes, a);
+    if (p == nullptr) continue;
+    IpAddress key = *extract(*p, a);
+    // A stand-in that is already a candidate (or another's) keeps the address as it is.
+    bool taken = std::find(candidates.begin(), candidates.end(), key) != candidates.end() ||
+                 std::any_of(stand_ins.begin(), stand_ins.end(), [&](const auto& s) { return s.first == key; });
+    if (taken) continue;
+    stand_ins.emplace_back(key, a);
+    a = key;
+  }
+  if (stand_ins.empty()) {
+    auto real = [](const IpAddress& a) { return a; };
+    return order(std::move(candidates), sources, real);
+  }
+  StandInSources standing(sources, stand_ins);
+  auto real = [&](const IpAddress& a) {
+    for (const auto& [key, r] : stand_ins)
+      if (key == a) return r;
+    return a;
+  };
+  auto out = order(std::move(candidates), standing, real);
+  for (auto& a : out) a = real(a);
+  return out;
+}
+
+}  // namespace heyes::detail

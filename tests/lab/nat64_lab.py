@@ -59,7 +59,7 @@ WALL = 20.0                    # hard bound of one heyes-connect run, s
 SETUP_WAIT = 10.0              # bound of waiting for a daemon to come up, s
 EARLY, LATE = 20, 150          # lab.py's window around an expected instant, ms
 FAST = 20                      # "no wait": at most this much over the resolver's RTT, ms
-RUNS = 3                       # dials per measured scenario (the median is checked); --runs
+RUNS = 5                       # dials per measured scenario (see check_fast); --runs
 LAST_RESORT = 2000             # RFC 8305 section 7.2, heyes' last_resort_delay, ms
 TIMEOUT = 5000                 # heyes-connect --timeout, unless a scenario sets one, ms
 
@@ -653,9 +653,26 @@ class Outcome:
     figure: str = ""      # for the table: what was measured
 
 
-def median_of(dials):
+def check_fast(dials, rtt):
+    """Nothing waited: the fastest of the dials within the resolver's RTT + FAST.
+    A wait heyes adds (a Resolution Delay, a discovery it serializes) is in every
+    dial; the load of a shared machine, in some. The median goes to the table."""
     values = [d.elapsed for d in dials if isinstance(d.elapsed, (int, float))]
-    return statistics.median(values) if values else None
+    if len(values) < len(dials):
+        return ["a dial without elapsed_ms"]
+    if min(values) > rtt + FAST:
+        return [f"connect time {min(values):.1f} ms at best, over the resolver's RTT + {FAST} ms "
+                f"({rtt:.2f} + {FAST})"]
+    return []
+
+
+def after_answer(d):
+    """ms from the A answer (its nat64_synthesized event) to the first attempt;
+    None when the trace has either missing."""
+    starts, synth = d.events("attempt_start"), d.events("nat64_synthesized")
+    if not starts or not synth:
+        return None
+    return starts[0].get("t_ms", 0) - synth[0].get("t_ms", 0)
 
 
 def figure(dials, rtt=None):
@@ -683,9 +700,7 @@ def literal_via_nat64(ctx, out, resolver, literal, synthesized, prefix, source, 
         out.errs += check_synthesized(d, synthesized)
         out.errs += check_attempts_only(d, [synthesized])
     out.errs += w.check_peers(runs, POOL[prefix])
-    m = median_of(out.dials)
-    if m is not None and m > rtt + FAST:
-        out.errs.append(f"median connect time {m:.1f} ms over the resolver's RTT + {FAST} ms ({rtt:.2f} + {FAST})")
+    out.errs += check_fast(out.dials, rtt)
     out.figure = figure(out.dials, rtt)
     return w
 
@@ -771,9 +786,14 @@ def a_only_name(ctx, out, resolver, args):
     out.errs += w.check_peers(ctx.runs, POOL[NSP])
     if len(w.queries(resolver, "v4only.lab.test. A IN")) < ctx.runs:
         out.errs.append("the resolver did not see an A query for each dial")
-    m = median_of(out.dials)
-    if m is not None and m > rtt + FAST:
-        out.errs.append(f"median connect time {m:.1f} ms over the resolver's RTT + {FAST} ms ({rtt:.2f} + {FAST}): "
+    out.errs += check_fast(out.dials, rtt)
+    # No Resolution Delay for the AAAA that cannot come: the attempt starts with the A answer.
+    gaps = [after_answer(d) for d in out.dials]
+    gaps = [g for g in gaps if g is not None]
+    if len(gaps) < len(out.dials):
+        out.errs.append("a dial without an A answer followed by an attempt")
+    elif min(gaps) > FAST:
+        out.errs.append(f"the first attempt started {min(gaps):.1f} ms after the A answer at best: "
                         "a Resolution Delay for the AAAA that cannot come?")
     out.figure = figure(out.dials, rtt)
     out.errs += w.check_end()
@@ -966,7 +986,7 @@ def main():
     ap.add_argument("--only", nargs="*", help="scenario ids to run (2 = 2a 2b 2c; default: all)")
     ap.add_argument("--verbose", action="store_true", help="print each command and each dial's trace")
     ap.add_argument("--runs", type=int, default=RUNS, choices=range(1, 100), metavar="N",
-                    help=f"dials of each measured scenario, 1-99: 1, 2a, 2b, 3a, 3b (default {RUNS}; the median is checked)")
+                    help=f"dials of each measured scenario, 1-99: 1, 2a, 2b, 3a, 3b (default {RUNS}; the fastest is checked, the median printed)")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)      # internal: the server's listener
     ap.add_argument("--peer-log", help=argparse.SUPPRESS)
     ap.add_argument("--probe", help=argparse.SUPPRESS)                # internal: does this resolver answer?

@@ -70,6 +70,7 @@ WKP, NSP = "64:ff9b::/96", "2001:db8:64::/96"
 WKP_GLOBAL = "64:ff9b::c058:630a"      # SRV_GLOBAL under WKP (RFC 6052 /96)
 NSP_DOC = "2001:db8:64::cb00:710a"     # SRV_DOC under NSP
 BROKEN6 = "2001:db8:77::1"             # a native AAAA whose SYNs are dropped (at rtr)
+REFUSED6 = "2001:db8:78::1"            # a native AAAA that refuses (on rtr, nothing listens)
 POOL = {WKP: "192.168.240.", NSP: "192.168.241."}   # tayga's dynamic pools (/24)
 V6ONLY, V6ONLY_GW = "2001:db8:1::2", "2001:db8:1::1"
 DUAL6, DUAL6_GW = "2001:db8:2::2", "2001:db8:2::1"
@@ -91,6 +92,8 @@ v4only   A    {SRV_DOC}
 global   A    {SRV_GLOBAL}
 broken6  AAAA {BROKEN6}
 broken6  A    {SRV_DOC}
+refused6 AAAA {REFUSED6}
+refused6 A    {SRV_DOC}
 """
 WKA = "192.0.0.170", "192.0.0.171"   # RFC 7050's well-known IPv4 addresses
 
@@ -309,7 +312,7 @@ class Net:
         for a in (SRV_GLOBAL, SRV_DOC):
             self.sh("ip", "route", "add", f"{a}/32", "via", SRV_RTR, ns="rtr")
         self.sh("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1", ns="rtr")
-        for a in list(DNS.values()) + [SILENT, BROKEN6]:
+        for a in list(DNS.values()) + [SILENT, BROKEN6, REFUSED6]:
             self.addr("rtr", "lo", f"{a}/128")
         # The black holes, on the far side: the client's packets leave it and vanish.
         ip6 = self.lab.iptables["6"]
@@ -839,6 +842,26 @@ def s4(ctx, out):
     out.figure = figure(out.dials)
 
 
+def s4b(ctx, out):
+    """An A and a refusing AAAA: the synthesized address is tried once the native one failed, not at 2 s."""
+    w = Watch(ctx, "v6only")
+    d = ctx.dial("v6only", "refused6.lab.test", DNS["nsp"])
+    out.dials.append(d)
+    out.errs += check_connected(d, NSP_DOC)
+    out.errs += check_synthesized(d, NSP_DOC)
+    out.errs += check_elapsed(d, 0, LATE)
+    if len(d.events("last_resort")) != 1:
+        out.errs.append(f"expected one last_resort event, got {len(d.events('last_resort'))}")
+    order = [e.get("address") for e in d.events("attempt_start")]
+    if order != [REFUSED6, NSP_DOC]:
+        out.errs.append(f"expected {REFUSED6}, then {NSP_DOC}; attempts: {order}")
+    if [f.get("address") for f in d.result.get("failures", [])] != [REFUSED6]:
+        out.errs.append(f"expected {REFUSED6} among the failures: {d.result.get('failures')}")
+    out.errs += w.check_peers(1, POOL[NSP])
+    out.errs += w.check_end()
+    out.figure = figure(out.dials)
+
+
 def s5(ctx, out):
     """Dual-stack client: an IPv4 literal goes straight over IPv4; no synthesis, no ipv4only.arpa query."""
     w = Watch(ctx, "dual")
@@ -919,6 +942,24 @@ def s7(ctx, out):
     out.figure = figure(out.dials)
 
 
+def s8(ctx, out):
+    """A loopback literal on the IPv6-only client: dialed as it is (no translator stands in), nothing asked."""
+    w = Watch(ctx, "v6only")
+    d = ctx.dial("v6only", "127.0.0.1", DNS["wkp"])
+    out.dials.append(d)
+    out.errs += check_failed(d)  # nothing listens on 127.0.0.1 in v6only: refused
+    out.errs += check_no_nat64(d)
+    out.errs += check_attempts_only(d, ["127.0.0.1"])
+    if [f.get("error_code") for f in d.result.get("failures", [])] != ["ECONNREFUSED"]:
+        out.errs.append(f"expected 127.0.0.1 refused: {d.result.get('failures')}")
+    out.errs += check_elapsed(d, 0, LATE, "failure time")
+    v6, v4, _ = ctx.net.counters("v6only")
+    if v6 or v4:
+        out.errs.append(f"{v6 + v4} DNS packets for a loopback literal")
+    out.errs += w.check_end()
+    out.figure = figure(out.dials)
+
+
 # id, what it shows, function
 SCENARIOS = [
     ("1", "literal via 64:ff9b::/96, discovered", s1),
@@ -929,11 +970,13 @@ SCENARIOS = [
     ("3a", "A-only name, plain resolver, fixed prefix", s3a),
     ("3b", "A-only name, plain resolver, discovered", s3b),
     ("4", "A + black-holed AAAA: last resort", s4),
+    ("4b", "A + refusing AAAA: synthesized at once", s4b),
     ("5", "dual-stack: IPv4 literal, no NAT64", s5),
     ("6a", "ipv4only.arpa without AAAA", s6a),
     ("6b", "ipv4only.arpa AAAA bogus", s6b),
     ("6c", "resolver silent", s6c),
     ("7", "--no-nat64: literal fails fast", s7),
+    ("8", "loopback literal: as it is, no discovery", s8),
 ]
 
 

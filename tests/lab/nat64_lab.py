@@ -5,22 +5,21 @@
 
 Topology (built once, torn down at the end whatever happens):
 
-    v6only (2001:db8:1::2, no IPv4)  \\                        / srv: IPv4 only,
-                                       rtr: tayga x2, unbound x5                 192.88.99.10,
-    dual (2001:db8:2::2, 10.2.0.2)   /   (IPv6 forwarding,    \\   203.0.113.10,
-                                          IPv4 forwarding)         TCP listener
+    v6only  2001:db8:1::2, no IPv4 ----+
+                                       rtr ---- srv  IPv4 only: 192.88.99.10, 203.0.113.10,
+    dual    2001:db8:2::2, 10.2.0.2 ---+              a TCP listener on 8443
 
-rtr runs two tayga translators: 64:ff9b::/96 (the Well-Known Prefix) with the
-pool 192.168.240.0/24, and 2001:db8:64::/96 (a network-specific prefix) with
-192.168.241.0/24; and five unbound resolvers on its lo, each serving the zones
-lab.test and ipv4only.arpa from auth-zones: "wkp" and "nsp" are DNS64s with
-those prefixes, "plain" does not synthesize (ipv4only.arpa has no AAAA: the
-discovery finds nothing), "pref" does not synthesize but publishes the
-ipv4only.arpa AAAA records of 2001:db8:64::/96, "bogus" publishes ipv4only.arpa
-AAAA records that hold no well-known address. tayga drops non-global IPv4
-under the Well-Known Prefix, so 192.88.99.10 (it never leaves the namespaces)
-stands for a global address; 203.0.113.10 (documentation) goes through the
-network-specific prefix.
+rtr forwards both families and runs two tayga translators: 64:ff9b::/96 (the
+Well-Known Prefix) with the pool 192.168.240.0/24, and 2001:db8:64::/96 (a
+network-specific prefix) with 192.168.241.0/24; and five unbound resolvers on
+its lo, each serving the zones lab.test and ipv4only.arpa from auth-zones:
+"wkp" and "nsp" are DNS64s with those prefixes, "plain" does not synthesize
+(ipv4only.arpa has no AAAA: the discovery finds nothing), "pref" does not
+synthesize but publishes the ipv4only.arpa AAAA records of 2001:db8:64::/96,
+"bogus" publishes ipv4only.arpa AAAA records that hold no well-known address.
+tayga drops non-global IPv4 under the Well-Known Prefix, so 192.88.99.10 (it
+never leaves the namespaces) stands for a global address; 203.0.113.10
+(documentation) goes through the network-specific prefix.
 
 Each scenario runs heyes-connect --json in a client namespace and checks the
 exit status, the winner, the trace's NAT64 events, the connect time, and what
@@ -28,11 +27,12 @@ reached the network: unbound's query log (log-queries), ip6tables/iptables
 counters of DNS packets in the client, and the peer address the server saw
 (the translator's pool). A short table of timings ends the run.
 
-Exit status: 0 all passed, 1 a scenario failed (or heyes-connect is missing or
-lacks an option), 77 skipped (not root, no /dev/net/tun, no tayga, unbound or
-unbound-checkconf, no `ip netns`). Run by `meson test -C build lab-nat64`, or
+Exit status: 0 all passed (but the KNOWN ones, unless --strict), 1 a scenario
+failed (or heyes-connect is missing or lacks an option), 77 skipped (not root,
+no /dev/net/tun, no tayga, unbound or unbound-checkconf, no `ip netns`). Run by `meson test -C build lab-nat64`, or
 by hand: tests/lab/nat64_lab.py --connect build/tools/heyes-connect/heyes-connect
-[--only 3 4] [--verbose]. docs/lab.md and docs/nat64.md have the figures.
+[--only 3 4] [--verbose] [--runs N] [--strict]. docs/lab.md and docs/nat64.md
+have the scenarios and the figures.
 """
 
 import argparse
@@ -69,7 +69,8 @@ SRV_DOC = "203.0.113.10"       # documentation: only under the network-specific 
 WKP, NSP = "64:ff9b::/96", "2001:db8:64::/96"
 WKP_GLOBAL = "64:ff9b::c058:630a"      # SRV_GLOBAL under WKP (RFC 6052 /96)
 NSP_DOC = "2001:db8:64::cb00:710a"     # SRV_DOC under NSP
-BROKEN6 = "2001:db8:77::1"             # a native AAAA whose SYNs are dropped (at rtr)
+BROKEN6_NET = "2001:db8:77::/64"       # native AAAAs whose SYNs rtr drops (all of it local on rtr)
+BROKEN6 = ["2001:db8:77::1", "2001:db8:77::2", "2001:db8:77::3"]
 REFUSED6 = "2001:db8:78::1"            # a native AAAA that refuses (on rtr, nothing listens)
 POOL = {WKP: "192.168.240.", NSP: "192.168.241."}   # tayga's dynamic pools (/24)
 V6ONLY, V6ONLY_GW = "2001:db8:1::2", "2001:db8:1::1"
@@ -90,8 +91,12 @@ $TTL 300
 ns       AAAA {DNS['plain']}
 v4only   A    {SRV_DOC}
 global   A    {SRV_GLOBAL}
-broken6  AAAA {BROKEN6}
+broken6  AAAA {BROKEN6[0]}
 broken6  A    {SRV_DOC}
+broken3  AAAA {BROKEN6[0]}
+broken3  AAAA {BROKEN6[1]}
+broken3  AAAA {BROKEN6[2]}
+broken3  A    {SRV_DOC}
 refused6 AAAA {REFUSED6}
 refused6 A    {SRV_DOC}
 """
@@ -312,12 +317,13 @@ class Net:
         for a in (SRV_GLOBAL, SRV_DOC):
             self.sh("ip", "route", "add", f"{a}/32", "via", SRV_RTR, ns="rtr")
         self.sh("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1", ns="rtr")
-        for a in list(DNS.values()) + [SILENT, BROKEN6, REFUSED6]:
+        for a in list(DNS.values()) + [SILENT, REFUSED6]:
             self.addr("rtr", "lo", f"{a}/128")
+        self.sh("ip", "-6", "route", "add", "local", BROKEN6_NET, "dev", "lo", ns="rtr")
         # The black holes, on the far side: the client's packets leave it and vanish.
         ip6 = self.lab.iptables["6"]
         self.sh(ip6, "-A", "INPUT", "-d", SILENT, "-j", "DROP", ns="rtr")
-        self.sh(ip6, "-A", "INPUT", "-d", BROKEN6, "-p", "tcp", "-j", "DROP", ns="rtr")
+        self.sh(ip6, "-A", "INPUT", "-d", BROKEN6_NET, "-p", "tcp", "-j", "DROP", ns="rtr")
         for role in ("v6only", "dual"):
             self.client_rules(role)
 
@@ -497,8 +503,8 @@ class Dial:
 class Ctx:
     """What a scenario needs: the network, dialing, and the figures kept for the table."""
 
-    def __init__(self, lab_, net, runs):
-        self.lab, self.net, self.runs = lab_, net, runs
+    def __init__(self, lab_, net, runs, strict):
+        self.lab, self.net, self.runs, self.strict = lab_, net, runs, strict
         self.rtt = {}  # resolver -> median RTT from v6only, ms
 
     def resolv_conf(self, server, timeout=1):
@@ -510,8 +516,8 @@ class Ctx:
         namespace's /etc/resolv.conf); returns the Dial."""
         hosts = self.lab.write("hosts", "")
         config = ["--resolv-conf", self.resolv_conf(server)] if server else []
-        argv = [self.lab.opts.connect, "--json"] + config + ["--hosts", hosts, "--policy", "none",
-                                                             "--timeout", str(timeout)] + list(args) + [target, str(PORT)]
+        argv = ([self.lab.opts.connect, "--json"] + config
+                + ["--hosts", hosts, "--policy", "none", "--timeout", str(timeout)] + list(args) + [target, str(PORT)])
         self.lab.log(f"[{role}] " + " ".join(argv))
         r = self.net.sh(*argv, ns=role, check=False, timeout=WALL)
         results = []
@@ -831,12 +837,36 @@ def s4(ctx, out):
         out.errs.append(f"last_resort at {lr[0].get('t_ms')} ms, expected ~{LAST_RESORT}")
     starts = d.events("attempt_start")
     order = [e.get("address") for e in starts]
-    if order[:1] != [BROKEN6] or NSP_DOC not in order:
-        out.errs.append(f"expected {BROKEN6} first, then {NSP_DOC}; attempts: {order}")
+    if order[:1] != BROKEN6[:1] or NSP_DOC not in order:
+        out.errs.append(f"expected {BROKEN6[0]} first, then {NSP_DOC}; attempts: {order}")
     else:
         t = next(e.get("t_ms", 0) for e in starts if e.get("address") == NSP_DOC)
         if t < LAST_RESORT - EARLY:
             out.errs.append(f"the synthesized address was tried at {t} ms, before the last resort")
+    out.errs += w.check_peers(1, POOL[NSP])
+    out.errs += w.check_end()
+    out.figure = figure(out.dials)
+
+
+def s4c(ctx, out):
+    """Three black-holed AAAA and an A: the last resort comes 2 s after the
+    last IPv6 attempt started (Happy Eyeballs v3, "Summary of Configurable
+    Values"), not 2 s after the dial's start."""
+    w = Watch(ctx, "v6only")
+    d = ctx.dial("v6only", "broken3.lab.test", DNS["nsp"])
+    out.dials.append(d)
+    out.errs += check_connected(d, NSP_DOC)
+    starts = d.events("attempt_start")
+    native = [e.get("t_ms", 0) for e in starts if e.get("address") in BROKEN6]
+    if len(native) != len(BROKEN6):
+        out.errs.append(f"expected {len(BROKEN6)} native attempts: {[e.get('address') for e in starts]}")
+    else:
+        due = native[-1] + LAST_RESORT
+        lr = d.events("last_resort")
+        if len(lr) != 1 or not due - EARLY <= lr[0].get("t_ms", 0) <= due + LATE:
+            out.errs.append(f"last_resort at {[e.get('t_ms') for e in lr]} ms, expected {due:.0f} "
+                            f"(the last IPv6 attempt at {native[-1]:.0f} ms + {LAST_RESORT})")
+        out.errs += check_elapsed(d, due - EARLY, due + LATE)
     out.errs += w.check_peers(1, POOL[NSP])
     out.errs += w.check_end()
     out.figure = figure(out.dials)
@@ -971,6 +1001,7 @@ SCENARIOS = [
     ("3b", "A-only name, plain resolver, discovered", s3b),
     ("4", "A + black-holed AAAA: last resort", s4),
     ("4b", "A + refusing AAAA: synthesized at once", s4b),
+    ("4c", "A + 3 black-holed AAAA: last resort", s4c),
     ("5", "dual-stack: IPv4 literal, no NAT64", s5),
     ("6a", "ipv4only.arpa without AAAA", s6a),
     ("6b", "ipv4only.arpa AAAA bogus", s6b),
@@ -978,6 +1009,15 @@ SCENARIOS = [
     ("7", "--no-nat64: literal fails fast", s7),
     ("8", "loopback literal: as it is, no discovery", s8),
 ]
+
+
+# Scenarios heyes does not meet yet, with the cause. They run and print what
+# went wrong, marked "known", and fail the run only with --strict. Remove an
+# entry once it passes (the run says so).
+KNOWN = {
+    "4c": "heyes counts Timings::last_resort_delay from the start of the dial; Happy Eyeballs v3 "
+          "defines the Last Resort Local Synthesis Delay from the start of the last IPv6 attempt",
+}
 
 
 def selected(only):
@@ -1002,7 +1042,7 @@ def skip_reason(lab_):
 
 def run_all(ctx, scenarios):
     print(f"{'#':<3} {'scenario':<46} {'winner':<24} {'ms: median (min-max)':<40} result", flush=True)
-    failed = 0
+    failed = known = 0
     for sid, title, fn in scenarios:
         out = Outcome()
         try:
@@ -1010,7 +1050,13 @@ def run_all(ctx, scenarios):
         except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as err:
             out.errs.append(f"{type(err).__name__}: {err}")
         winner = out.dials[0].result.get("address") or "failed" if out.dials else "-"
-        print(f"{sid:<3} {title:<46} {winner:<24} {out.figure:<40} {'FAIL' if out.errs else 'ok'}", flush=True)
+        reason = KNOWN.get(sid)
+        verdict = "FAIL" if out.errs else "ok"
+        if reason and out.errs and not ctx.strict:
+            verdict = "known"
+        elif reason and not out.errs:
+            verdict = "ok (a known failure passes now: remove it from KNOWN)"
+        print(f"{sid:<3} {title:<46} {winner:<24} {out.figure:<40} {verdict}", flush=True)
         for e in dict.fromkeys(out.errs):  # each message once
             print(f"      {e}")
         if out.errs and out.dials:
@@ -1018,8 +1064,12 @@ def run_all(ctx, scenarios):
             print(f"      trace: {out.dials[-1].timeline()}")
             if out.dials[-1].stderr.strip():
                 print(f"      stderr: {out.dials[-1].stderr.strip()[:300]}")
-        failed += bool(out.errs)
-    print(f"{len(scenarios) - failed} of {len(scenarios)} NAT64 lab scenarios passed")
+        if reason and out.errs:
+            print(f"      known: {reason}")
+        failed += verdict == "FAIL"
+        known += verdict == "known"
+    print(f"{len(scenarios) - failed - known} of {len(scenarios)} NAT64 lab scenarios passed, "
+          f"{known} known failures, {failed} failed")
     return 1 if failed else 0
 
 
@@ -1029,7 +1079,9 @@ def main():
     ap.add_argument("--only", nargs="*", help="scenario ids to run (2 = 2a 2b 2c; default: all)")
     ap.add_argument("--verbose", action="store_true", help="print each command and each dial's trace")
     ap.add_argument("--runs", type=int, default=RUNS, choices=range(1, 100), metavar="N",
-                    help=f"dials of each measured scenario, 1-99: 1, 2a, 2b, 3a, 3b (default {RUNS}; the fastest is checked, the median printed)")
+                    help=f"dials of each measured scenario, 1-99: 1, 2a, 2b, 3a, 3b "
+                         f"(default {RUNS}; the fastest is checked, the median printed)")
+    ap.add_argument("--strict", action="store_true", help="known failures (KNOWN) fail the run too")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)      # internal: the server's listener
     ap.add_argument("--peer-log", help=argparse.SUPPRESS)
     ap.add_argument("--probe", help=argparse.SUPPRESS)                # internal: does this resolver answer?
@@ -1073,7 +1125,7 @@ def main():
             print(f"FAIL: lab set-up: {err}")
             return 1
         lab_.log(f"set-up took {time.monotonic() - t0:.1f} s")
-        return run_all(Ctx(lab_, net, opts.runs), scenarios)
+        return run_all(Ctx(lab_, net, opts.runs, opts.strict), scenarios)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)

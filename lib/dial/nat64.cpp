@@ -4,8 +4,15 @@
 
 #include <asio/post.hpp>
 #include <fmt/format.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <chrono>
 
 #include "heyes/dns/pref64.hpp"
@@ -28,14 +35,82 @@ struct Nat64State::Flight {
   }
 };
 
-Nat64State::Nat64State(Nat64Options options, dns::ResolverConfig nameservers)
-    : options_(std::move(options)), nameservers_(std::move(nameservers)) {}
+namespace {
+
+// A NETLINK_ROUTE socket subscribed to the RA options the kernel passes on
+// (RTNLGRP_ND_USEROPT; no privileges needed), or -1 with the reason in why.
+int open_router_subscription(std::string& why) {
+  int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) {
+    why = std::error_code(errno, std::generic_category()).message();
+    return -1;
+  }
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  local.nl_groups = 1u << (RTNLGRP_ND_USEROPT - 1);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+    why = std::error_code(errno, std::generic_category()).message();
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string interface_name(int ifindex) {
+  std::array<char, IF_NAMESIZE> name{};
+  if (ifindex > 0 && ::if_indextoname(static_cast<unsigned>(ifindex), name.data()) != nullptr) return name.data();
+  return fmt::format("interface {}", ifindex);
+}
+
+}  // namespace
+
+Nat64State::Nat64State(Nat64Options options, dns::ResolverConfig nameservers, int router_socket)
+    : options_(std::move(options)), nameservers_(std::move(nameservers)), router_socket_(router_socket),
+      router_opened_(router_socket >= 0) {}
+
+Nat64State::~Nat64State() {
+  if (router_socket_ >= 0) ::close(router_socket_);
+}
+
+// What the kernel passed on since the last call: at most 64 datagrams (the
+// rest waits for the next dial), each with whatever options it holds.
+// The subscription is opened by the first dial that needs NAT64 (so a
+// dual-stack host holds no socket for it); RAs before that are not seen.
+void Nat64State::read_router_locked(TimePoint now) {
+  if (!router_opened_) {
+    router_opened_ = true;
+    std::string why;
+    router_socket_ = open_router_subscription(why);
+    if (router_socket_ < 0) router_note_ = "no Router Advertisement options: " + why;
+  }
+  if (router_socket_ < 0) return;
+  std::array<std::uint8_t, 8192> buffer;
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_nl from{};
+    socklen_t from_len = sizeof from;
+    ssize_t n = ::recvfrom(router_socket_, buffer.data(), buffer.size(), MSG_DONTWAIT,
+                           reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ENOBUFS) continue;  // the queue overflowed: some RA was lost; read on
+    if (n <= 0) return;                        // EAGAIN: nothing more; any other error: try next time
+    if (from_len >= sizeof from && from.nl_family == AF_NETLINK && from.nl_pid != 0) continue;  // not the kernel
+    auto got = parse_pref64_netlink(std::span<const std::uint8_t>(buffer.data(), static_cast<std::size_t>(n)));
+    for (const auto& r : got.options) {
+      cache_.learn_router(r.option, now);
+      router_note_ = fmt::format("ra: {} from {} on {}, lifetime {} s", r.option.prefix.to_string(),
+                                 r.router ? r.router->to_string() : std::string("a router"), interface_name(r.ifindex),
+                                 r.option.lifetime.count());
+    }
+  }
+}
 
 std::optional<Nat64View> Nat64State::known(TimePoint now, const asio::any_io_executor& ex) {
   if (options_.mode == Nat64Options::Mode::fixed) return fixed_view(options_.prefixes);
   std::lock_guard lock(mutex_);
+  read_router_locked(now);
   bool live = !cache_.prefixes(now).empty();
-  if (cache_.dns_query_due(now)) {
+  // The router's prefixes need no query; DNS ones are refreshed before they expire.
+  if (cache_.dns_query_due(now) && !from_router_locked(now)) {
     if (!live) return std::nullopt;
     if (!in_flight_) start_locked(ex);  // refresh before they expire; use them meanwhile
   }
@@ -109,6 +184,15 @@ void Nat64State::settle(const dns::Pref64Answer* answer) {
   waiters_.clear();
 }
 
+bool Nat64State::from_router_locked(TimePoint now) const {
+  const auto prefixes = cache_.prefixes(now);
+  if (prefixes.empty()) return false;
+  const auto entries = cache_.entries(now);
+  return std::any_of(entries.begin(), entries.end(), [&](const Pref64Entry& e) {
+    return e.source == Pref64Source::router_advertisement && e.prefix == prefixes.front();
+  });
+}
+
 Nat64View Nat64State::view_locked(TimePoint now) const {
   Nat64View v;
   v.prefixes = cache_.prefixes(now);
@@ -117,7 +201,7 @@ Nat64View Nat64State::view_locked(TimePoint now) const {
     return v;
   }
   for (const auto& p : v.prefixes) v.description += (v.description.empty() ? "" : ", ") + p.to_string();
-  v.description += fmt::format(" (dns: {})", source_note_);
+  v.description += from_router_locked(now) ? fmt::format(" ({})", router_note_) : fmt::format(" (dns: {})", source_note_);
   return v;
 }
 

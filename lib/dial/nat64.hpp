@@ -31,16 +31,25 @@ struct Nat64View {
   std::string description;
 };
 
-// The NAT64 prefixes of one Dialer: configured, or discovered with the RFC
-// 7050 query on the Dialer's nameservers (RFC 8880), cached for the
-// answer's TTL (Pref64Cache), at most one query in flight. Thread-safe.
+// The NAT64 prefixes of one Dialer: configured, else the PREF64 option of
+// the Router Advertisements the kernel passes on (RFC 8781; read when a
+// dial asks, from a non-blocking netlink socket: no thread), else
+// discovered with the RFC 7050 query on the Dialer's nameservers (RFC
+// 8880), cached for the answer's TTL (Pref64Cache), at most one query in
+// flight. Thread-safe.
 class Nat64State : public std::enable_shared_from_this<Nat64State> {
  public:
   // nullopt: the discovery was dropped before it ended (its io_context went
   // away); ask again.
   using Waiter = std::function<void(std::optional<Nat64View>)>;
 
-  Nat64State(Nat64Options options, dns::ResolverConfig nameservers);
+  // router_socket: where the kernel's Router Advertisement options are read
+  // from; -1 opens the NETLINK_ROUTE subscription (automatic mode only),
+  // any other descriptor (a test's) is owned from here on.
+  Nat64State(Nat64Options options, dns::ResolverConfig nameservers, int router_socket = -1);
+  ~Nat64State();
+  Nat64State(const Nat64State&) = delete;
+  Nat64State& operator=(const Nat64State&) = delete;
 
   const Nat64Options& options() const noexcept { return options_; }
   // The prefixes without waiting, or nullopt when the query must be (re)sent
@@ -65,6 +74,8 @@ class Nat64State : public std::enable_shared_from_this<Nat64State> {
   };
   void start_locked(const asio::any_io_executor& ex);
   void settle(const dns::Pref64Answer* answer);
+  void read_router_locked(TimePoint now);
+  bool from_router_locked(TimePoint now) const;  // the prefixes in use are the router's
   Nat64View view_locked(TimePoint now) const;
 
   const Nat64Options options_;
@@ -72,6 +83,9 @@ class Nat64State : public std::enable_shared_from_this<Nat64State> {
   std::mutex mutex_;
   Pref64Cache cache_;
   std::string source_note_;      // where the DNS prefixes (or their absence) came from
+  std::string router_note_;      // where the last PREF64 option came from
+  int router_socket_ = -1;       // non-blocking; read at each known(), no thread
+  bool router_opened_ = false;   // the subscription was tried (or a socket given)
   std::shared_ptr<dns::Resolver> resolver_;  // made at the first query
   bool in_flight_ = false;
   std::uint64_t next_ticket_ = 0;

@@ -3,8 +3,13 @@
 #include "heyes/select/nat64.hpp"
 
 #include <fmt/format.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
 
 namespace heyes {
 namespace {
@@ -309,6 +314,85 @@ std::array<std::uint8_t, 16> encode_pref64_option(const Pref64Option& option) {
 }
 
 // ---- Pref64Cache ------------------------------------------------------------
+
+namespace {
+
+// Host-order integers at offset of bytes (the caller checked the bounds).
+template <typename T>
+T read_at(std::span<const std::uint8_t> bytes, std::size_t offset) {
+  T v{};
+  std::memcpy(&v, bytes.data() + offset, sizeof v);
+  return v;
+}
+
+constexpr std::size_t kNlHeader = 16;     // struct nlmsghdr
+constexpr std::size_t kUserOptHeader = 16;  // struct nduseroptmsg
+constexpr std::uint8_t kRouterAdvertisement = 134;
+constexpr std::size_t align4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+
+static_assert(sizeof(nlmsghdr) == kNlHeader && sizeof(nduseroptmsg) == kUserOptHeader);
+
+// One RTM_NEWNDUSEROPT message's body (after the netlink header).
+void parse_user_options(std::span<const std::uint8_t> body, int index, RouterPref64Messages& out) {
+  auto say = [&](std::string m) { out.diagnostics.push_back({"netlink", index, std::move(m)}); };
+  if (body.size() < kUserOptHeader) return say(fmt::format("RTM_NEWNDUSEROPT of {} bytes: too short", body.size()));
+  const auto family = body[offsetof(nduseroptmsg, nduseropt_family)];
+  const auto opts_len = read_at<std::uint16_t>(body, offsetof(nduseroptmsg, nduseropt_opts_len));
+  const auto ifindex = read_at<std::int32_t>(body, offsetof(nduseroptmsg, nduseropt_ifindex));
+  const auto icmp_type = body[offsetof(nduseroptmsg, nduseropt_icmp_type)];
+  if (family != AF_INET6 || icmp_type != kRouterAdvertisement) return;  // not from a Router Advertisement
+  if (opts_len > body.size() - kUserOptHeader)
+    return say(fmt::format("options of {} bytes in a message with {} left", opts_len, body.size() - kUserOptHeader));
+  const auto opts = body.subspan(kUserOptHeader, opts_len);
+  std::optional<IpAddress> router;
+  for (std::size_t at = align4(kUserOptHeader + opts_len); at + 4 <= body.size();) {
+    const auto len = read_at<std::uint16_t>(body, at);
+    const auto type = read_at<std::uint16_t>(body, at + 2);
+    if (len < 4 || len > body.size() - at) {
+      say(fmt::format("attribute of length {} at byte {}: malformed", len, at));
+      break;
+    }
+    if (type == NDUSEROPT_SRCADDR && len == 4 + 16) {
+      IpAddress::Bytes b{};
+      std::copy_n(body.begin() + static_cast<std::ptrdiff_t>(at + 4), 16, b.begin());
+      router = IpAddress::v6(b);
+    }
+    at += align4(len);
+  }
+  for (std::size_t at = 0; at + 2 <= opts.size();) {
+    const std::size_t len = std::size_t{opts[at + 1]} * 8;
+    if (len == 0 || len > opts.size() - at) {
+      say(fmt::format("RA option of type {} with length {} at byte {}: malformed", opts[at], opts[at + 1], at));
+      break;
+    }
+    if (opts[at] == kPref64OptionType) {
+      std::string why;
+      if (auto o = parse_pref64_option(opts.subspan(at, len), &why)) out.options.push_back({*o, ifindex, router});
+      else say("PREF64 option ignored: " + why);
+    }
+    at += len;
+  }
+}
+
+}  // namespace
+
+RouterPref64Messages parse_pref64_netlink(std::span<const std::uint8_t> datagram) {
+  RouterPref64Messages out;
+  int index = 0;
+  for (std::size_t at = 0; at + kNlHeader <= datagram.size();) {
+    ++index;
+    const auto len = read_at<std::uint32_t>(datagram, at);
+    const auto type = read_at<std::uint16_t>(datagram, at + 4);
+    if (len < kNlHeader || len > datagram.size() - at) {
+      out.diagnostics.push_back({"netlink", index, fmt::format("message of length {} with {} bytes left: malformed", len,
+                                                              datagram.size() - at)});
+      break;
+    }
+    if (type == RTM_NEWNDUSEROPT) parse_user_options(datagram.subspan(at + kNlHeader, len - kNlHeader), index, out);
+    at += align4(len);
+  }
+  return out;
+}
 
 std::string_view to_string(Pref64Source s) noexcept {
   switch (s) {

@@ -11,10 +11,16 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dial/nat64.hpp"
 #include "dial_fixture.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/select/connectivity.hpp"
+#include "heyes/select/nat64.hpp"
+#include "support/ra_message.hpp"
 
 using namespace std::chrono_literals;
 using heyes::IpAddress;
@@ -261,4 +267,34 @@ TEST_CASE("NAT64: dials on several threads share one Dialer's discovery: one que
   for (auto& t : threads) t.join();
   for (const auto& s : seen) CHECK(s == std::vector<std::string>{"attempt_start 64:ff9b::c058:6350"});
   CHECK(w.ipv4only_queries() == 1);
+}
+
+TEST_CASE("NAT64: the router's PREF64 option, read from the netlink subscription, gives the prefix with no query") {
+  Nat64World w;  // its DNS server would answer ipv4only.arpa: it must not be asked
+  w.fx.dns().add_host("ipv4only.arpa", {ip("64:ff9b::c000:aa")});
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) == 0);
+  auto state = std::make_shared<heyes::detail::Nat64State>(heyes::Nat64Options::automatic(),
+                                                           w.fx.dialer_options().resolver.config, pair[0]);
+  asio::io_context ioc;
+  const auto now = heyes::Clock::now();
+  CHECK(!state->known(now, ioc.get_executor()));  // nothing from the router yet: a dial would ask DNS
+  auto send = [&](const heyes::Pref64Option& o) {
+    auto m = heyes::test::nduseropt_message(heyes::encode_pref64_option(o), 1, ip("fe80::1"));
+    REQUIRE(::write(pair[1], m.data(), m.size()) == static_cast<ssize_t>(m.size()));
+  };
+  const auto nsp = *heyes::Nat64Prefix::parse("2001:db8:64::/96");
+  send({nsp, 600s});
+  auto view = state->known(now, ioc.get_executor());
+  REQUIRE(view);
+  CHECK(view->prefixes == std::vector<heyes::Nat64Prefix>{nsp});
+  CHECK(view->description == "2001:db8:64::/96 (ra: 2001:db8:64::/96 from fe80::1 on lo, lifetime 600 s)");
+  // The lifetime runs out, or the router withdraws it (lifetime 0): gone.
+  CHECK(!state->known(now + 601s, ioc.get_executor()));
+  send({nsp, 600s});
+  send({nsp, 0s});
+  CHECK(!state->known(now, ioc.get_executor()));
+  ioc.run_for(200ms);
+  CHECK(w.ipv4only_queries() == 0);
+  ::close(pair[1]);
 }

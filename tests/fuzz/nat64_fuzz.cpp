@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Fuzz target: NAT64 prefix validation, RFC 6052 synthesis/extraction, RFC 7050 discovery, the PREF64 option, the cache.
+// Fuzz target: NAT64 prefix validation, RFC 6052 synthesis/extraction, RFC 7050 discovery, the PREF64 option
+// (alone and in the kernel's netlink messages), the cache.
 #include <algorithm>
 #include <span>
 #include <vector>
@@ -101,6 +102,16 @@ void check_discovery(std::span<const std::uint8_t> in) {
   require(cache.prefixes(now + std::chrono::hours(25)).empty(), "DNS prefixes expire within the cap");
 }
 
+// The input as a datagram of the NETLINK_ROUTE subscription for RA options.
+void check_netlink(std::span<const std::uint8_t> in) {
+  auto got = parse_pref64_netlink(in);
+  for (const auto& r : got.options) {
+    require(Nat64Prefix::make(r.option.prefix.prefix()) == r.option.prefix, "a router's prefix is a valid NAT64 prefix");
+    require(r.option.lifetime.count() >= 0 && r.option.lifetime.count() <= 65528, "a router's lifetime fits 13 bits x 8 s");
+  }
+  for (const auto& d : got.diagnostics) require(d.line >= 1 && !d.message.empty(), "a netlink diagnostic names its message");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -108,5 +119,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_prefix(in);
   check_option(in);
   check_discovery(in);
+  check_netlink(in);
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "heyes/select/nat64.hpp"
+#include "support/ra_message.hpp"
 
 using namespace heyes;
 using namespace std::chrono_literals;
@@ -381,4 +382,54 @@ TEST_CASE("cache: a network change forgets learned prefixes, keeps configured on
   cache.reset(at(200s));
   CHECK(cache.prefixes(at(200s)) == std::vector{conf});
   CHECK_FALSE(cache.next_expiry(at(200s)).has_value());
+}
+
+TEST_CASE("netlink: RTM_NEWNDUSEROPT messages give the PREF64 options of Router Advertisements") {
+  const auto o = encode_pref64_option({prefix("2001:db8:64::/96"), 600s});
+  SUBCASE("one message: the option, its interface and router") {
+    auto m = test::nduseropt_message(o, 7, ip("fe80::1"));
+    auto got = parse_pref64_netlink(m);
+    REQUIRE(got.options.size() == 1);
+    CHECK(got.options[0].option.prefix == prefix("2001:db8:64::/96"));
+    CHECK(got.options[0].option.lifetime == 600s);
+    CHECK(got.options[0].ifindex == 7);
+    CHECK(got.options[0].router == ip("fe80::1"));
+    CHECK(got.diagnostics.empty());
+  }
+  SUBCASE("two messages in one datagram, another option type skipped, another ICMPv6 type skipped") {
+    std::vector<std::uint8_t> rdnss(24, 0);
+    rdnss[0] = 25;  // RDNSS
+    rdnss[1] = 3;
+    auto d = test::nduseropt_message(rdnss, 2, std::nullopt);
+    auto second = test::nduseropt_message(encode_pref64_option({Nat64Prefix::well_known(), 80s}), 2, std::nullopt);
+    d.insert(d.end(), second.begin(), second.end());
+    auto not_ra = test::nduseropt_message(o, 2, std::nullopt, 133);
+    d.insert(d.end(), not_ra.begin(), not_ra.end());
+    auto got = parse_pref64_netlink(d);
+    REQUIRE(got.options.size() == 1);
+    CHECK(got.options[0].option.prefix == Nat64Prefix::well_known());
+    CHECK(!got.options[0].router);
+    CHECK(got.diagnostics.empty());
+  }
+  SUBCASE("hostile bytes: a diagnostic naming the message, no option, no read past the end") {
+    auto m = test::nduseropt_message(o, 7, ip("fe80::1"));
+    auto bad_len = m;
+    bad_len[0] = 0xff;  // nlmsg_len past the datagram
+    auto got = parse_pref64_netlink(bad_len);
+    CHECK(got.options.empty());
+    REQUIRE(got.diagnostics.size() == 1);
+    CHECK(got.diagnostics[0].to_string().find("netlink:1: message of length") == 0);
+    auto zero_option = m;
+    zero_option[NLMSG_HDRLEN + sizeof(nduseroptmsg) + 1] = 0;  // option length 0
+    got = parse_pref64_netlink(zero_option);
+    CHECK(got.options.empty());
+    CHECK(got.diagnostics.size() == 1);
+    auto bad_plc = m;
+    bad_plc[NLMSG_HDRLEN + sizeof(nduseroptmsg) + 3] |= 7;  // prefix length code 7
+    got = parse_pref64_netlink(bad_plc);
+    CHECK(got.options.empty());
+    CHECK(got.diagnostics.at(0).message.find("PREF64 option ignored") == 0);
+    for (std::size_t cut = 0; cut < m.size(); ++cut)
+      CHECK(parse_pref64_netlink(std::span<const std::uint8_t>(m).first(cut)).options.empty());
+  }
 }

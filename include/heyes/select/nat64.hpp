@@ -84,6 +84,25 @@ std::optional<Pref64Option> parse_pref64_option(std::span<const std::uint8_t> op
 // The 16 bytes of option; the lifetime is rounded up to 8 s and capped at 65528 s.
 std::array<std::uint8_t, 16> encode_pref64_option(const Pref64Option& option);
 
+// The PREF64 options of one datagram read from a NETLINK_ROUTE socket
+// subscribed to RTNLGRP_ND_USEROPT: the kernel (Linux 5.7 and later, on an
+// interface that accepts Router Advertisements) passes each RA option it
+// does not handle itself as an RTM_NEWNDUSEROPT message (docs/nat64.md).
+// Messages of other types, options of other types and RA-less ICMPv6 types
+// are skipped; a malformed message, option or PREF64 ends the walk of that
+// message or is skipped, with a diagnostic saying which (index is the
+// message's, 1-based). Never reads past datagram.
+struct RouterPref64 {
+  Pref64Option option;
+  int ifindex = 0;                // the interface the RA came in on
+  std::optional<IpAddress> router;  // NDUSEROPT_SRCADDR: the router's link-local address
+};
+struct RouterPref64Messages {
+  std::vector<RouterPref64> options;
+  std::vector<Diagnostic> diagnostics;  // file "netlink"
+};
+RouterPref64Messages parse_pref64_netlink(std::span<const std::uint8_t> datagram);
+
 // Where a prefix came from, by precedence: configured, then the router's
 // PREF64 option, then the ipv4only.arpa query.
 enum class Pref64Source : std::uint8_t { configured, router_advertisement, dns };

@@ -2,9 +2,7 @@
 // The public dial API: async_dial (any asio completion token), blocking dial, and Dialer.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <chrono>
 #include <memory>

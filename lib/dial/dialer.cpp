@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Dialer (shared resolver, policy, history) and the blocking dial forms.
-#include <asio/io_context.hpp>
+#include "common/asio.hpp"
 
 #include <optional>
 

@@ -2,11 +2,7 @@
 // One DNS question over UDP/TCP: anti-spoofing checks, TCP fallback, EDNS fallback, server failover.
 #include "exchange.hpp"
 
-#include <asio/connect.hpp>
-#include <asio/post.hpp>
-#include <asio/read.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
+#include "common/asio.hpp"
 
 #include <sys/random.h>
 

@@ -2,7 +2,7 @@
 // DialOptions: the options of one dial, with RFC 8305 section 8 defaults.
 #pragma once
 
-#include <asio/ip/tcp.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <functional>
 #include <memory>

@@ -2,14 +2,7 @@
 // The templates of heyes/dial.hpp: the asio initiation and the type-erased completion.
 #pragma once
 
-#include <asio/associated_allocator.hpp>
-#include <asio/associated_cancellation_slot.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/async_result.hpp>
-#include <asio/cancellation_type.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/executor_work_guard.hpp>
-#include <asio/post.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <memory>
 #include <string>

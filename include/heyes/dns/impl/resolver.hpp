@@ -2,12 +2,7 @@
 // Template bodies of heyes/dns/resolver.hpp: Resolver::async_resolve on asio::async_initiate.
 #pragma once
 
-#include <asio/associated_cancellation_slot.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/async_result.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
-#include <asio/executor_work_guard.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <mutex>
 #include <optional>

@@ -22,7 +22,7 @@ Attempts::Attempt* Attempts::find(race::AttemptId id) const {
 // Each attempt opens its own socket, so the setup hook's options stay on the
 // socket that connects (asio's range connect reopens and loses them).
 std::error_code Attempts::open(Attempt& a) {
-  std::error_code ec;
+  asio_error_code ec;
   a.socket.open(a.endpoint.protocol(), ec);
   if (!ec && local_address_) a.socket.bind(tcp::endpoint(to_asio(*local_address_), 0), ec);
   if (!ec && setup_) setup_(a.socket, ec);
@@ -42,7 +42,7 @@ void Attempts::close(race::AttemptId id) {
   Attempt* a = find(id);
   if (a == nullptr) return;
   a->pending = false;
-  std::error_code ignored;
+  asio_error_code ignored;
   a->socket.close(ignored);
 }
 

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "common/asio.hpp"
+
 namespace heyes::detail {
 
 // Opens s (closed) for protocol as asio's open() would, but with
@@ -20,7 +22,7 @@ template <class Socket, class Protocol>
 std::error_code open_cloexec(Socket& s, const Protocol& protocol) {
   const int fd = ::socket(protocol.family(), protocol.type() | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol.protocol());
   if (fd < 0) return {errno, std::system_category()};
-  std::error_code ec;
+  asio_error_code ec;
   s.assign(protocol, fd, ec);
   if (ec) ::close(fd);
   return ec;

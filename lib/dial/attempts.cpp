@@ -26,8 +26,10 @@ Attempts::Attempt* Attempts::find(race::AttemptId id) const {
 // close-on-exec from the start, so a child the caller forks and execs
 // inherits no attempt of a dial.
 std::error_code Attempts::open(Attempt& a) {
-  std::error_code ec = open_cloexec(a.socket, a.endpoint.protocol());
-  if (!ec && local_address_) a.socket.bind(tcp::endpoint(to_asio(*local_address_), 0), ec);
+  std::error_code opened = open_cloexec(a.socket, a.endpoint.protocol());
+  if (opened) return opened;
+  asio_error_code ec;
+  if (local_address_) a.socket.bind(tcp::endpoint(to_asio(*local_address_), 0), ec);
   if (!ec && setup_) setup_(a.socket, ec);
   return ec;
 }
@@ -45,7 +47,7 @@ void Attempts::close(race::AttemptId id) {
   Attempt* a = find(id);
   if (a == nullptr) return;
   a->pending = false;
-  std::error_code ignored;
+  asio_error_code ignored;
   a->socket.close(ignored);
 }
 

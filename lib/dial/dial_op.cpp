@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The asio shell of one dial: on its strand, each event is fed to the race, then the race's actions are carried out.
-#include <asio/bind_executor.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/io_context.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
 #include <fmt/format.h>
+
+#include "common/asio.hpp"
 
 #include <optional>
 #include <utility>

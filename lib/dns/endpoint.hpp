@@ -2,8 +2,7 @@
 // A Nameserver as an asio endpoint; the IpAddress <-> asio conversions and the close-on-exec open come from common/ (private to lib/).
 #pragma once
 
-#include <asio/ip/tcp.hpp>
-#include <asio/ip/udp.hpp>
+#include "common/asio.hpp"
 
 #include "common/asio_address.hpp"
 #include "common/open_socket.hpp"

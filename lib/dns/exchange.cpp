@@ -2,11 +2,7 @@
 // One DNS question over UDP/TCP: anti-spoofing checks, TCP fallback, EDNS fallback, server failover.
 #include "exchange.hpp"
 
-#include <asio/connect.hpp>
-#include <asio/post.hpp>
-#include <asio/read.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
+#include "common/asio.hpp"
 
 #include <sys/random.h>
 
@@ -105,7 +101,7 @@ struct Exchange::Sockets {
   std::vector<std::uint8_t> out;
 
   void close() {
-    std::error_code ec;
+    asio_error_code ec;
     udp.close(ec);
     tcp.close(ec);
     timer.cancel();
@@ -198,10 +194,13 @@ void Exchange::send_udp() {
   const auto peer = udp_endpoint(server);
   auto& s = sockets_->udp;
   std::error_code ec = open_cloexec(s, peer.protocol());
-  if (!ec) s.non_blocking(true, ec);  // receive_udp reads only once readable
-  if (!ec) s.connect(peer, ec);
-  if (!ec) s.send(asio::buffer(wire_), 0, ec);
-  ec = as_std_system(ec);
+  if (!ec) {
+    asio_error_code aec;
+    s.non_blocking(true, aec);  // receive_udp reads only once readable
+    if (!aec) s.connect(peer, aec);
+    if (!aec) s.send(asio::buffer(wire_), 0, aec);
+    ec = as_std_system(aec);
+  }
   if (is_local_failure(ec)) return fail_local(ec, fmt::format("{}: {}", server.to_string(), ec.message()));
   if (ec) return fail_try(ec == asio::error::connection_refused ? Outcome::unreachable : Outcome::server_failure,
                           fmt::format("{}: {}", server.to_string(), ec.message()));
@@ -216,7 +215,7 @@ void Exchange::send_udp() {
 // fits exactly: such a reply is treated as truncated (RFC 6891 §7 lets a
 // server send no more than the requestor's payload size).
 void Exchange::receive_udp() {
-  sockets_->udp.async_wait(asio::socket_base::wait_read, [self = keep_alive(), g = generation_](std::error_code ec) {
+  sockets_->udp.async_wait(asio::socket_base::wait_read, [self = keep_alive(), g = generation_](asio_error_code ec) {
     if (self->stale(g)) return;
     const Nameserver& server = self->options_.servers[self->server_];
     const std::size_t limit = udp_response_limit(self->query_.edns.has_value());

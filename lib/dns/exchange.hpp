@@ -2,7 +2,7 @@
 // One DNS question answered over UDP/TCP with server failover and server health (private to lib/).
 #pragma once
 
-#include <asio/any_io_executor.hpp>
+#include "common/asio.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -2,10 +2,7 @@
 // The resolver driver: runs a LookupPlan against the cache and DNS exchanges, one event per family as it arrives.
 #include "heyes/dns/resolver.hpp"
 
-#include <asio/dispatch.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include "common/asio.hpp"
 
 #include <atomic>
 #include <mutex>

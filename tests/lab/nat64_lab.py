@@ -850,8 +850,8 @@ def s4(ctx, out):
 
 def s4c(ctx, out):
     """Three black-holed AAAA and an A: the last resort comes 2 s after the
-    last IPv6 attempt started (Happy Eyeballs v3, "Summary of Configurable
-    Values"), not 2 s after the dial's start."""
+    last IPv6 attempt started (RFC 8305 section 8, the Last Resort Local
+    Synthesis Delay), not 2 s after the dial's start."""
     w = Watch(ctx, "v6only")
     d = ctx.dial("v6only", "broken3.lab.test", DNS["nsp"])
     out.dials.append(d)
@@ -1015,8 +1015,6 @@ SCENARIOS = [
 # went wrong, marked "known", and fail the run only with --strict. Remove an
 # entry once it passes (the run says so).
 KNOWN = {
-    "4c": "heyes counts Timings::last_resort_delay from the start of the dial; Happy Eyeballs v3 "
-          "defines the Last Resort Local Synthesis Delay from the start of the last IPv6 attempt",
 }
 
 

@@ -2,7 +2,7 @@
 // The stub resolver: AAAA then A in flight at once, one event per family as soon as it arrives.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -7,11 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The build: meson, ninja, g++, pkg-config, asio, fmt. The tests: doctest,
-# python3 (script tests), cmake (the CMake consumer), dnsmasq (the resolver's
-# interop test and the lab), iproute2 and iptables (the lab's namespaces).
-packages=(meson ninja-build g++ pkg-config libasio-dev libfmt-dev
-          doctest-dev python3 cmake dnsmasq-base iproute2 iptables)
+# The build: meson, ninja, g++, pkg-config, asio, fmt; Boost (Boost.Asio) for
+# the Boost flavour (meson option asio=boost). The tests: doctest, python3
+# (script tests), cmake (the CMake consumer), dnsmasq (the resolver's interop
+# test and the lab), iproute2 and iptables (the lab's namespaces), tayga and
+# unbound (the NAT64 lab's translator and DNS64 resolvers).
+packages=(meson ninja-build g++ pkg-config libasio-dev libfmt-dev libboost-dev
+          doctest-dev python3 cmake dnsmasq-base iproute2 iptables tayga unbound)
 # shellcheck disable=SC2206  # HEYES_EXTRA_PACKAGES is a list of words on purpose
 packages+=(${HEYES_EXTRA_PACKAGES:-})
 missing=()

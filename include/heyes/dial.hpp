@@ -2,15 +2,14 @@
 // The public dial API: async_dial (any asio completion token), blocking dial, and Dialer.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "heyes/dial/options.hpp"
@@ -28,7 +27,21 @@ class History;  // heyes/race/history.hpp
 }
 namespace detail {
 struct DialerState;  // what the dials of one Dialer share (private)
-}
+
+// What async_dial takes as ex: an asio executor (any_io_executor,
+// io_context::executor_type, a strand, ...).
+template <class T>
+concept IoExecutor = asio::execution::is_executor<T>::value || asio::is_executor<T>::value;
+// The options-less async_dial's token: anything but DialOptions.
+template <class T>
+concept NotDialOptions = !std::is_same_v<std::remove_cvref_t<T>, DialOptions>;
+}  // namespace detail
+
+// The socket of a dial on an executor of type Executor, as asio's own
+// operations make it: basic_stream_socket<tcp, Executor>; for an
+// any_io_executor that is asio::ip::tcp::socket.
+template <class Executor>
+using dial_socket_t = typename asio::ip::tcp::socket::template rebind_executor<Executor>::other;
 
 // Everything a dial found out. On failure socket is closed, endpoint is
 // default, and failures holds every address's cause.
@@ -69,16 +82,17 @@ class Dialer {
   static Dialer& default_dialer();
 
   // Connects to host:service (see heyes::async_dial).
-  // Completion signature: void(std::error_code, asio::ip::tcp::socket).
-  template <class CompletionToken>
-  auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
-                  DialOptions options, CompletionToken&& token);
+  // Completion signature: void(asio_error_code, dial_socket_t<Executor>).
+  template <detail::IoExecutor Executor, class CompletionToken = asio::default_completion_token_t<Executor>>
+  auto async_dial(const Executor& ex, std::string_view host, std::string_view service, DialOptions options = {},
+                  CompletionToken&& token = CompletionToken());
 
-  // As async_dial, with everything the dial found out.
-  // Completion signature: void(std::error_code, heyes::DialResult).
-  template <class CompletionToken>
-  auto async_dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
-                         DialOptions options, CompletionToken&& token);
+  // As async_dial, with everything the dial found out (its socket is an
+  // asio::ip::tcp::socket on ex, whatever ex's type).
+  // Completion signature: void(asio_error_code, heyes::DialResult).
+  template <detail::IoExecutor Executor, class CompletionToken = asio::default_completion_token_t<Executor>>
+  auto async_dial_result(const Executor& ex, std::string_view host, std::string_view service,
+                         DialOptions options = {}, CompletionToken&& token = CompletionToken());
 
   // Blocking forms: the dial runs on a private io_context (the calling thread
   // waits), and the socket is handed over to ex. The throwing ones throw DialError.
@@ -114,14 +128,21 @@ class Dialer {
 // address literal (no DNS). service: a port number or a service name from
 // /etc/services (no DNS).
 //
-// Completion Signature: void(std::error_code, asio::ip::tcp::socket).
-// The socket uses ex. Errors: heyes::errc::bad_host_name, bad_service,
-// host_not_found, no_address, family_unavailable, all_attempts_failed,
-// timed_out, the DNS errors, or asio::error::operation_aborted.
+// Completion Signature: void(asio_error_code, dial_socket_t<Executor>):
+// void(std::error_code, asio::ip::tcp::socket) for an any_io_executor on
+// standalone Asio; void(boost::system::error_code, ...) on Boost.Asio (a
+// heyes error compares with ec == heyes::errc::timed_out there too). The
+// socket uses ex; its type follows ex's (basic_stream_socket<tcp, Executor>).
+// Errors: heyes::errc::bad_host_name, bad_service, host_not_found,
+// no_address, family_unavailable, all_attempts_failed, timed_out, the DNS
+// errors, or asio::error::operation_aborted.
+//
+// The token defaults to asio::default_completion_token_t<Executor>.
 //
 // Per-Operation Cancellation: terminal, partial and total cancellation stop
 // the DNS lookup and every attempt; every socket is closed before the
-// operation completes with asio::error::operation_aborted.
+// operation completes with asio::error::operation_aborted. (Boost.Asio
+// before 1.77 has no cancellation slots: there the timeout ends a dial.)
 //
 // The handler is never called from inside this function. The operation runs
 // on its own strand over ex, so ex may be a multi-threaded io_context.
@@ -129,20 +150,20 @@ class Dialer {
 // Example:
 //   heyes::async_dial(ioc.get_executor(), "example.com", "https", {},
 //       [](std::error_code ec, asio::ip::tcp::socket s) { ... });
-template <class CompletionToken>
-auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
-                DialOptions options, CompletionToken&& token);
+template <detail::IoExecutor Executor, class CompletionToken = asio::default_completion_token_t<Executor>>
+auto async_dial(const Executor& ex, std::string_view host, std::string_view service, DialOptions options = {},
+                CompletionToken&& token = CompletionToken());
 
 // async_dial with the default DialOptions.
-template <class CompletionToken>
-auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
-                CompletionToken&& token);
+template <detail::IoExecutor Executor, detail::NotDialOptions CompletionToken>
+auto async_dial(const Executor& ex, std::string_view host, std::string_view service, CompletionToken&& token);
 
 // As async_dial, with everything the dial found out (winner, trace, causes).
-// Completion Signature: void(std::error_code, heyes::DialResult).
-template <class CompletionToken>
-auto async_dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
-                       DialOptions options, CompletionToken&& token);
+// Completion Signature: void(asio_error_code, heyes::DialResult); the
+// socket in it is an asio::ip::tcp::socket on ex.
+template <detail::IoExecutor Executor, class CompletionToken = asio::default_completion_token_t<Executor>>
+auto async_dial_result(const Executor& ex, std::string_view host, std::string_view service,
+                       DialOptions options = {}, CompletionToken&& token = CompletionToken());
 
 // Blocking dial with the default Dialer; throws heyes::DialError (a std::system_error).
 asio::ip::tcp::socket dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,

@@ -42,9 +42,9 @@ struct Timings {
   // Overall limit from the start of the dial (DNS included); 0 = none.
   std::chrono::milliseconds timeout{0};
   // RFC 8305 sections 7.2 and 8, the Last Resort Local Synthesis Delay: on
-  // a NAT64 network, addresses synthesized from A records wait this long
-  // after the start while the name has native IPv6 addresses (or until every
-  // other address has failed).
+  // a NAT64 network, while the name has native IPv6 addresses, addresses
+  // synthesized from A records wait until this long after the last native
+  // IPv6 attempt started (or until every other address has failed).
   std::chrono::milliseconds last_resort_delay{2000};
 };
 

@@ -41,12 +41,33 @@ inline constexpr std::string_view network_change = "network_change";  // this di
 inline constexpr std::string_view config_reloaded = "config_reloaded";  // a system file changed: re-read for this dial and those after it, or kept as it was (detail: which, why)
 }  // namespace event
 
+// Where the addresses (or the error) of a dns_answer or dns_error event came from.
+namespace answer_source {
+inline constexpr std::string_view literal = "literal";      // the host is an address literal
+inline constexpr std::string_view localhost = "localhost";  // an RFC 6761 localhost name
+inline constexpr std::string_view hosts = "hosts";          // the hosts file
+inline constexpr std::string_view cache = "cache";          // the Dialer's DNS cache
+inline constexpr std::string_view dns = "dns";              // a nameserver's answer (or no answer)
+inline constexpr std::string_view given = "given";          // DialOptions::addresses
+inline constexpr std::string_view validation = "validation";  // the name was refused before any lookup
+}  // namespace answer_source
+
 struct TraceEvent {
   std::chrono::microseconds t{0};  // since the start of the dial
   std::string type;                // one of heyes::event
   std::optional<Family> family;
   std::optional<IpAddress> address;
   std::string detail;
+  // dns_answer and dns_error: where the answer came from, one of heyes::answer_source.
+  std::string source{};
+  // dns_answer: the addresses of the answer, in its order.
+  std::vector<IpAddress> addresses{};
+  // dns_error: the DNS response code ("SERVFAIL", "REFUSED", "NOTIMP", ...)
+  // of the last server that answered the question with an error, and that
+  // server ("127.0.0.1:5353", "/tcp" added over TCP); empty when no server
+  // answered with one (a timeout, NXDOMAIN, NODATA, the hosts file).
+  std::string rcode{};
+  std::string server{};
 };
 
 // Called with each event of a dial as it is added (DialOptions::on_event).

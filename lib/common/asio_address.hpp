@@ -2,7 +2,7 @@
 // Conversions between heyes::IpAddress and asio::ip::address (private to lib/).
 #pragma once
 
-#include <asio/ip/address.hpp>
+#include "common/asio.hpp"
 
 #include "heyes/address.hpp"
 

@@ -2,6 +2,8 @@
 // The attempts of one dial: sockets opened, hooked, connected and closed by the race's ids.
 #include "attempts.hpp"
 
+#include "common/open_socket.hpp"
+
 namespace heyes::detail {
 
 using asio::ip::tcp;
@@ -20,11 +22,14 @@ Attempts::Attempt* Attempts::find(race::AttemptId id) const {
 }
 
 // Each attempt opens its own socket, so the setup hook's options stay on the
-// socket that connects (asio's range connect reopens and loses them).
+// socket that connects (asio's range connect reopens and loses them);
+// close-on-exec from the start, so a child the caller forks and execs
+// inherits no attempt of a dial.
 std::error_code Attempts::open(Attempt& a) {
-  std::error_code ec;
-  a.socket.open(a.endpoint.protocol(), ec);
-  if (!ec && local_address_) a.socket.bind(tcp::endpoint(to_asio(*local_address_), 0), ec);
+  std::error_code opened = open_cloexec(a.socket, a.endpoint.protocol());
+  if (opened) return opened;
+  asio_error_code ec;
+  if (local_address_) a.socket.bind(tcp::endpoint(to_asio(*local_address_), 0), ec);
   if (!ec && setup_) setup_(a.socket, ec);
   return ec;
 }
@@ -42,7 +47,7 @@ void Attempts::close(race::AttemptId id) {
   Attempt* a = find(id);
   if (a == nullptr) return;
   a->pending = false;
-  std::error_code ignored;
+  asio_error_code ignored;
   a->socket.close(ignored);
 }
 

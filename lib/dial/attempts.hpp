@@ -2,8 +2,7 @@
 // The attempts of one dial: each owns its socket (open, bind, setup hook, connect, close), known by the race's id.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
-#include <asio/ip/tcp.hpp>
+#include "common/asio.hpp"
 
 #include <memory>
 #include <optional>

@@ -226,11 +226,6 @@ std::optional<Request> make_request(const heyes_options& o, Failure& failure) {
       return std::nullopt;
     }
   }
-  // FD_CLOEXEC on every attempt's socket before it connects: asio opens
-  // sockets without SOCK_CLOEXEC.
-  d.socket_setup = [](asio::ip::tcp::socket& s, std::error_code& ec) {
-    if (::fcntl(s.native_handle(), F_SETFD, FD_CLOEXEC) < 0) ec.assign(errno, std::system_category());
-  };
   return req;
 }
 

@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The asio shell of one dial: on its strand, each event is fed to the race, then the race's actions are carried out.
-#include <asio/bind_executor.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/io_context.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
 #include <fmt/format.h>
+
+#include "common/asio.hpp"
 
 #include <optional>
 #include <utility>
@@ -90,7 +86,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   void stop();
   void start_lookup(dns::Resolver::Prepared prepared);
   void feed_given(TimePoint now);
-  void race_v4(TimePoint now, std::vector<IpAddress> v4);
+  void race_v4(TimePoint now, std::vector<IpAddress> v4, race::AnswerOrigin origin);
 
   dns::Resolver& resolver() const { return *config_.snapshot->resolver; }
   Nat64State* nat64() const { return config_.snapshot->nat64.get(); }
@@ -224,21 +220,23 @@ void DialOp::feed_given(TimePoint now) {
     for (const auto& a : plan_.given)
       if (a.family() == f) of_family.push_back(a);
     if (of_family.empty()) continue;
-    if (f == Family::v6) race_->on_answer(now, f, std::move(of_family));
+    race::AnswerOrigin origin{std::string(plan_.given_source)};
+    if (f == Family::v6) race_->on_answer(now, f, std::move(of_family), std::move(origin));
     else if (nat64_.active && !nat64_.view) nat64_.given_v4 = std::move(of_family);  // until the prefixes are known
-    else race_v4(now, std::move(of_family));
+    else race_v4(now, std::move(of_family), std::move(origin));
   }
 }
 
 // IPv4 addresses join the race: as they are, or synthesized under the NAT64
 // prefixes (as the A family's answer, so the race holds them back behind
 // native IPv6 as its last resort).
-void DialOp::race_v4(TimePoint now, std::vector<IpAddress> v4) {
-  if (!nat64_.active || !nat64_.view || nat64_.view->prefixes.empty()) return race_->on_answer(now, Family::v4, std::move(v4));
+void DialOp::race_v4(TimePoint now, std::vector<IpAddress> v4, race::AnswerOrigin origin) {
+  if (!nat64_.active || !nat64_.view || nat64_.view->prefixes.empty())
+    return race_->on_answer(now, Family::v4, std::move(v4), std::move(origin));
   const auto t = std::chrono::duration_cast<std::chrono::microseconds>(now - race_->start());
   auto out = synthesize_all(v4, nat64_.view->prefixes, trace_, t);
   nat64_.synthesized |= std::any_of(out.begin(), out.end(), [](const IpAddress& a) { return a.is_v6(); });
-  race_->on_answer(now, Family::v4, std::move(out));
+  race_->on_answer(now, Family::v4, std::move(out), std::move(origin));
 }
 
 // The one ordering pipeline (heyes/select), with this dial's policy and the
@@ -338,7 +336,8 @@ void DialOp::on_nat64_view(std::optional<Nat64View> view) {
   }
   nat64_.view = std::move(view);
   note_nat64(now);
-  if (!nat64_.given_v4.empty()) race_v4(now, std::exchange(nat64_.given_v4, {}));
+  if (!nat64_.given_v4.empty())
+    race_v4(now, std::exchange(nat64_.given_v4, {}), race::AnswerOrigin{std::string(plan_.given_source)});
   if (nat64_.pending_a) {
     dns::ResolveEvent e = std::move(*nat64_.pending_a);
     nat64_.pending_a.reset();
@@ -398,11 +397,12 @@ void DialOp::feed(TimePoint now, dns::ResolveEvent& e) {
     nat64_.pending_a = std::move(e);  // until the prefixes are known
     return;
   }
-  if (e.error) race_->on_answer_error(now, e.family, e.error);
-  else if (e.family == Family::v4) race_v4(now, std::move(e.addresses));
+  race::AnswerOrigin origin{std::move(e.source), std::move(e.rcode), std::move(e.server)};
+  if (e.error) race_->on_answer_error(now, e.family, e.error, std::move(origin));
+  else if (e.family == Family::v4) race_v4(now, std::move(e.addresses), std::move(origin));
   else {
     if (nat64_.active) note_dns64(now, e.addresses);
-    race_->on_answer(now, e.family, std::move(e.addresses));
+    race_->on_answer(now, e.family, std::move(e.addresses), std::move(origin));
   }
 }
 

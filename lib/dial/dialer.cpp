@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Dialer (shared resolver, policy, history) and the blocking dial forms.
-#include <asio/io_context.hpp>
+#include "common/asio.hpp"
 
 #include <optional>
 
@@ -92,8 +92,8 @@ DialResult Dialer::dial_result(const asio::any_io_executor& ex, std::string_view
                                const DialOptions& options, std::error_code& ec) {
   asio::io_context ctx;
   std::optional<DialResult> out;
-  async_dial_result(ctx.get_executor(), host, service, options, [&](std::error_code e, DialResult r) {
-    ec = e;
+  async_dial_result(ctx.get_executor(), host, service, options, [&](asio_error_code e, DialResult r) {
+    ec = flavour::to_std_error(e);
     out.emplace(std::move(r));
   });
   // Bounded: the dial always completes (every path ends in Finish); the
@@ -101,7 +101,7 @@ DialResult Dialer::dial_result(const asio::any_io_executor& ex, std::string_view
   while (!out && ctx.run_one() > 0) {
   }
   if (!out) {  // cannot happen: the operation always completes
-    ec = asio::error::operation_aborted;
+    ec = flavour::operation_aborted();
     return DialResult{asio::ip::tcp::socket(ex)};
   }
   DialResult result{asio::ip::tcp::socket(ex)};
@@ -111,8 +111,10 @@ DialResult Dialer::dial_result(const asio::any_io_executor& ex, std::string_view
   result.elapsed = out->elapsed;
   if (!ec) {
     auto protocol = out->endpoint.protocol();
-    auto fd = out->socket.release(ec);
-    if (!ec) result.socket.assign(protocol, fd, ec);
+    asio_error_code aec;
+    auto fd = out->socket.release(aec);
+    if (!aec) result.socket.assign(protocol, fd, aec);
+    ec = aec;
   }
   return result;
 }

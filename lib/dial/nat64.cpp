@@ -2,7 +2,7 @@
 // NAT64 for the dial: the Dialer's prefixes and their discovery, synthesis of candidates, ordering as IPv4.
 #include "nat64.hpp"
 
-#include <asio/post.hpp>
+#include "common/asio.hpp"
 #include <fmt/format.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>

@@ -2,7 +2,7 @@
 // NAT64 for the dial (private to lib/dial): the Dialer's prefixes and their discovery, and the pure steps of one dial.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
+#include "common/asio.hpp"
 
 #include <atomic>
 #include <cstdint>

@@ -6,6 +6,7 @@
 #include "heyes/dns/config.hpp"
 #include "heyes/error.hpp"
 #include "heyes/select/policy.hpp"
+#include "heyes/trace.hpp"
 
 namespace heyes::detail {
 namespace {
@@ -49,6 +50,7 @@ std::error_code check(std::string_view service, const DialOptions& options, Dial
       plan.given.push_back(a);
     }
     if (plan.given.empty()) return errc::family_unavailable;
+    plan.given_source = options.addresses.empty() ? answer_source::literal : answer_source::given;
     plan.restrict_to(present);
     return {};
   }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct DialPlan {
   // caller's pre-resolved addresses (DialOptions::addresses) of the allowed
   // families. Empty: resolve the host.
   std::vector<IpAddress> given;
+  std::string_view given_source;  // heyes::answer_source::literal or ::given, for the trace
   // The families the options allow (the restriction and the local
   // address's family); explicit when the caller chose them, so they are
   // queried whatever the host's connectivity says.

@@ -2,11 +2,7 @@
 // One DNS question over UDP/TCP: anti-spoofing checks, TCP fallback, EDNS fallback, server failover.
 #include "exchange.hpp"
 
-#include <asio/connect.hpp>
-#include <asio/post.hpp>
-#include <asio/read.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
+#include "common/asio.hpp"
 
 #include <sys/random.h>
 
@@ -105,7 +101,7 @@ struct Exchange::Sockets {
   std::vector<std::uint8_t> out;
 
   void close() {
-    std::error_code ec;
+    asio_error_code ec;
     udp.close(ec);
     tcp.close(ec);
     timer.cancel();
@@ -197,12 +193,14 @@ void Exchange::send_udp() {
   const Nameserver& server = options_.servers[server_];
   const auto peer = udp_endpoint(server);
   auto& s = sockets_->udp;
-  std::error_code ec;
-  s.open(peer.protocol(), ec);
-  if (!ec) s.non_blocking(true, ec);  // receive_udp reads only once readable
-  if (!ec) s.connect(peer, ec);
-  if (!ec) s.send(asio::buffer(wire_), 0, ec);
-  ec = as_std_system(ec);
+  std::error_code ec = open_cloexec(s, peer.protocol());
+  if (!ec) {
+    asio_error_code aec;
+    s.non_blocking(true, aec);  // receive_udp reads only once readable
+    if (!aec) s.connect(peer, aec);
+    if (!aec) s.send(asio::buffer(wire_), 0, aec);
+    ec = as_std_system(aec);
+  }
   if (is_local_failure(ec)) return fail_local(ec, fmt::format("{}: {}", server.to_string(), ec.message()));
   if (ec) return fail_try(ec == asio::error::connection_refused ? Outcome::unreachable : Outcome::server_failure,
                           fmt::format("{}: {}", server.to_string(), ec.message()));
@@ -217,7 +215,7 @@ void Exchange::send_udp() {
 // fits exactly: such a reply is treated as truncated (RFC 6891 §7 lets a
 // server send no more than the requestor's payload size).
 void Exchange::receive_udp() {
-  sockets_->udp.async_wait(asio::socket_base::wait_read, [self = keep_alive(), g = generation_](std::error_code ec) {
+  sockets_->udp.async_wait(asio::socket_base::wait_read, [self = keep_alive(), g = generation_](asio_error_code ec) {
     if (self->stale(g)) return;
     const Nameserver& server = self->options_.servers[self->server_];
     const std::size_t limit = udp_response_limit(self->query_.edns.has_value());
@@ -252,6 +250,11 @@ void Exchange::send_tcp() {
   s.out[0] = static_cast<std::uint8_t>(wire_.size() >> 8);
   s.out[1] = static_cast<std::uint8_t>(wire_.size());
   std::copy(wire_.begin(), wire_.end(), s.out.begin() + 2);
+  // Opened here, close-on-exec (async_connect would open it without).
+  if (auto ec = open_cloexec(s.tcp, tcp_endpoint(server).protocol())) {
+    if (is_local_failure(ec)) return fail_local(ec, fmt::format("{}/tcp: {}", server.to_string(), ec.message()));
+    return fail_try(Outcome::server_failure, fmt::format("{}/tcp: {}", server.to_string(), ec.message()));
+  }
   arm_timer();
   s.tcp.async_connect(tcp_endpoint(server), [self = keep_alive(), g = generation_](std::error_code ec) {
     if (self->stale(g)) return;
@@ -314,6 +317,8 @@ void Exchange::on_response(Message m, bool tcp) {
     health_->succeeded(server);
     return finish({{}, FailureKind::unanswered, std::move(m), server, {}});
   }
+  last_rcode_ = rcode;
+  last_rcode_server_ = tcp ? server.to_string() + "/tcp" : server.to_string();
   const auto outcome = (rcode == Rcode::refused || rcode == Rcode::notimp) ? Outcome::refused
                        : rcode == Rcode::servfail                          ? Outcome::servfail
                                                                            : Outcome::server_failure;
@@ -340,7 +345,8 @@ void Exchange::fail_try(Outcome outcome, std::string detail) {
       const FailureKind kind = saw_servfail_       ? FailureKind::servfail
                                : only_unreachable_ ? FailureKind::unreachable
                                                    : FailureKind::unanswered;
-      return finish({make_error_code(e), kind, std::nullopt, server, std::move(detail)});
+      return finish({make_error_code(e), kind, std::nullopt, server, std::move(detail), last_rcode_,
+                     last_rcode_server_});
     }
   }
   try_server();

@@ -2,7 +2,7 @@
 // One DNS question answered over UDP/TCP with server failover and server health (private to lib/).
 #pragma once
 
-#include <asio/any_io_executor.hpp>
+#include "common/asio.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -66,6 +66,11 @@ struct ExchangeResult {
   std::optional<Message> response;  // a NOERROR or NXDOMAIN response when error is empty
   Nameserver server;                // who answered (or failed last)
   std::string detail;               // the last failure's reason, for traces
+  // When error is set: the last error response code a server answered
+  // with (SERVFAIL, REFUSED, NOTIMP, ...) and that server as the trace
+  // writes it ("127.0.0.1:53", "127.0.0.1:53/tcp"); none when no server did.
+  std::optional<Rcode> rcode{};
+  std::string rcode_server{};
 };
 
 // Asks servers one question: UDP (connected socket, kernel-chosen port,
@@ -149,6 +154,8 @@ class Exchange {
   bool cancelled_ = false;
   bool saw_failure_ = false, saw_bad_ = false, saw_servfail_ = false;
   bool only_unreachable_ = true;  // every failed try so far met ICMP port unreachable
+  std::optional<Rcode> last_rcode_;  // the last error rcode a server answered with, and who
+  std::string last_rcode_server_;
   Message query_;
   std::vector<std::uint8_t> wire_;  // query_ encoded
 };

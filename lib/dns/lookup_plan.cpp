@@ -8,6 +8,7 @@
 #include "heyes/dns/hosts.hpp"
 #include "parse_support.hpp"
 #include "heyes/error.hpp"
+#include "heyes/trace.hpp"
 
 namespace heyes::dns::detail {
 namespace {
@@ -36,21 +37,21 @@ LookupPlan::LookupPlan(std::string_view host, FamilySet families, const Resolver
 }
 
 void LookupPlan::settle(std::string_view host, FamilySet families, const ResolverOptions& options) {
-  if (auto literal = IpAddress::parse_numeric_host(host)) return answer_all("literal", {*literal}, host);
-  if (auto ec = validate_host_name(host)) return fail_all(ec, "validation", host);
+  if (auto literal = IpAddress::parse_numeric_host(host)) return answer_all(answer_source::literal, {*literal}, host);
+  if (auto ec = validate_host_name(host)) return fail_all(ec, answer_source::validation, host);
   std::string_view bare = host;
   if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);
   if (is_localhost_name(bare))
-    return answer_all("localhost", {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, bare);
-  if (auto found = options.hosts.find(bare); !found.empty()) return answer_all("hosts", found, bare);
+    return answer_all(answer_source::localhost, {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, bare);
+  if (auto found = options.hosts.find(bare); !found.empty()) return answer_all(answer_source::hosts, found, bare);
   // resolv.conf "options no-aaaa": the AAAA question is never asked.
   const FamilySet asked = families & (options.config.no_aaaa ? FamilySet::only(Family::v4) : FamilySet::both());
   if (families.v6 && !asked.v6) {
-    v6_.result = error_event(errc::family_unavailable, "dns", bare);
+    v6_.result = error_event(errc::family_unavailable, answer_source::dns, bare);
     deliver(v6_);
   }
   candidates_ = candidate_names(host, options.config);
-  if (candidates_.empty()) return fail_all(errc::bad_host_name, "validation", host);
+  if (candidates_.empty()) return fail_all(errc::bad_host_name, answer_source::validation, host);
   auto as_is = std::find_if(candidates_.begin(), candidates_.end(), [&](const auto& c) { return iequals(c, bare); });
   as_is_ = static_cast<std::size_t>(as_is - candidates_.begin());
   as_is_first_ = as_is_ == 0 && std::count(bare.begin(), bare.end(), '.') >= options.config.ndots;
@@ -107,12 +108,12 @@ void LookupPlan::on_cached(Family f, CachedAnswer hit) {
   e.addresses = std::move(hit.addresses);
   e.error = hit.error;
   e.ttl = std::min(hit.ttl, s.chain_ttl);
-  e.source = "cache";
+  e.source = answer_source::cache;
   e.name = std::move(hit.name);
   record(s, std::move(e));
 }
 
-void LookupPlan::on_failure(Family f, std::error_code ec, FailureKind kind) {
+void LookupPlan::on_failure(Family f, std::error_code ec, FailureKind kind, std::string rcode, std::string server) {
   FamilyState& s = state(f);
   // glibc's walk: SERVFAIL goes on to the next candidate like NXDOMAIN; a
   // timeout or a refusal ends it (the name as-is still gets its try); no
@@ -120,7 +121,10 @@ void LookupPlan::on_failure(Family f, std::error_code ec, FailureKind kind) {
   s.walk = kind == FailureKind::servfail                                        ? Walk::next
            : kind == FailureKind::unreachable || kind == FailureKind::local ? Walk::stop
                                                                                 : Walk::as_is;
-  record(s, error_event(ec, "dns", asked_name(f)));
+  ResolveEvent e = error_event(ec, answer_source::dns, asked_name(f));
+  e.rcode = std::move(rcode);
+  e.server = std::move(server);
+  record(s, std::move(e));
 }
 
 // Turns a NOERROR/NXDOMAIN response into the family's result, cached under
@@ -129,7 +133,7 @@ void LookupPlan::on_response(Family f, const Message& response) {
   FamilyState& s = state(f);
   const RecordType type = type_of(f);
   auto a = interpret(response, asked_name(f), type);
-  ResolveEvent e = error_event({}, "dns", a.name);
+  ResolveEvent e = error_event({}, answer_source::dns, a.name);
   e.dropped = std::move(a.dropped);
   switch (a.kind) {
     case Answer::Kind::addresses:
@@ -178,7 +182,11 @@ void LookupPlan::on_response(Family f, const Message& response) {
 void LookupPlan::record(FamilyState& s, ResolveEvent e) {
   e.family = s.family;
   if (e.error == errc::no_data) s.had_nodata = true;
-  if (e.error && e.error != errc::no_data && e.error != errc::host_not_found) s.failure = e.error;
+  if (e.error && e.error != errc::no_data && e.error != errc::host_not_found) {
+    s.failure = e.error;
+    s.failure_rcode = e.rcode;
+    s.failure_server = e.server;
+  }
   s.result = std::move(e);
 }
 
@@ -223,8 +231,17 @@ void LookupPlan::decide() {
     if (s->result && (!s->result->error || winner_ || last)) {
       // As glibc's res_search: a NODATA anywhere, else a server failure, beats
       // NXDOMAIN; a failure that stopped the lookup is reported as it is.
-      if (s->result->error && !winner_ && s->walk != Walk::stop)
-        s->result->error = s->had_nodata ? make_error_code(errc::no_data) : s->failure ? s->failure : s->result->error;
+      if (s->result->error && !winner_ && s->walk != Walk::stop) {
+        if (s->had_nodata) {
+          s->result->error = errc::no_data;
+          s->result->rcode.clear();
+          s->result->server.clear();
+        } else if (s->failure) {
+          s->result->error = s->failure;
+          s->result->rcode = s->failure_rcode;
+          s->result->server = s->failure_server;
+        }
+      }
       deliver(*s);
     }
     all_done = all_done && s->delivered;

@@ -53,8 +53,11 @@ class LookupPlan {
   // ---- inputs: an answer to an Ask ----
   void on_cached(Family f, CachedAnswer hit);
   void on_response(Family f, const Message& response);  // a NOERROR or NXDOMAIN response
-  // Timeout, server failure, bad response, a local error; kind steers the search walk.
-  void on_failure(Family f, std::error_code ec, FailureKind kind = FailureKind::unanswered);
+  // Timeout, server failure, bad response, a local error; kind steers the
+  // search walk. rcode and server: the last error response code a server
+  // answered with ("SERVFAIL") and that server, empty when none did.
+  void on_failure(Family f, std::error_code ec, FailureKind kind = FailureKind::unanswered, std::string rcode = {},
+                  std::string server = {});
   // Deliver nothing more and ask nothing more; responses still give their Store.
   void abandon() noexcept { abandoned_ = true; }
 
@@ -94,6 +97,7 @@ class LookupPlan {
     std::chrono::seconds chain_ttl{0};
     bool had_nodata = false;
     std::error_code failure;  // a timeout or server failure on some candidate
+    std::string failure_rcode, failure_server;  // failure's response code and server, if a server gave one
   };
 
   FamilyState& state(Family f) { return f == Family::v6 ? v6_ : v4_; }

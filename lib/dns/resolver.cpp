@@ -2,10 +2,7 @@
 // The resolver driver: runs a LookupPlan against the cache and DNS exchanges, one event per family as it arrives.
 #include "heyes/dns/resolver.hpp"
 
-#include <asio/dispatch.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include "common/asio.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -16,6 +13,7 @@
 #include "common/exception_error.hpp"
 #include "exchange.hpp"
 #include "heyes/error.hpp"
+#include "heyes/trace.hpp"
 #include "lookup_plan.hpp"
 
 namespace heyes::dns {
@@ -212,7 +210,7 @@ void LookupImpl::fail_undelivered(std::error_code ec) {
     ResolveEvent e;
     e.family = f;
     e.error = ec;
-    e.source = "dns";
+    e.source = answer_source::dns;
     deliver(e);
   }
   close_all();
@@ -274,7 +272,8 @@ void LookupImpl::on_exchange(Family f, detail::ExchangeResult r) {
   if (closed_) return;
   guarded([&] {
     if (r.error)
-      pending_->plan.on_failure(f, r.error, r.kind);
+      pending_->plan.on_failure(f, r.error, r.kind, r.rcode ? std::string(to_string(*r.rcode)) : std::string(),
+                                std::move(r.rcode_server));
     else
       pending_->plan.on_response(f, *r.response);
     pump();

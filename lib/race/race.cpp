@@ -96,6 +96,7 @@ struct Race::State {
   std::vector<IpAddress> candidates;                      // not yet attempted (in attempt order once racing)
   std::vector<IpAddress> held;                            // translated addresses kept as the last resort
   bool native_v6 = false;                                 // an AAAA answer held a native (untranslated) address
+  std::optional<TimePoint> last_native_v6_start;          // of the latest attempt to a native IPv6 address
   bool unordered = false;                                 // addresses arrived since the last ordering
   std::vector<Attempt> attempts;                          // index = id - 1
   std::optional<AttemptId> winner;                        // the first attempt that connected
@@ -114,6 +115,9 @@ struct Race::State {
   // Trace helpers. The detail is a callable that makes the text, so a dial
   // with the trace off formats nothing.
   bool tracing() const { return trace != nullptr && trace->enabled(); }
+  std::chrono::microseconds since_start(TimePoint now) const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(now - start);
+  }
   template <class MakeDetail>
   void note(TimePoint now, std::string_view type, std::optional<Family> family, std::optional<IpAddress> address,
             MakeDetail&& make_detail);
@@ -121,8 +125,8 @@ struct Race::State {
   void note_attempt(TimePoint now, std::string_view type, const Attempt& a, MakeDetail&& make_detail);
 
   // Inputs.
-  void answer(TimePoint now, Family family, std::vector<IpAddress> addresses);
-  void answer_error(TimePoint now, Family family, std::error_code error);
+  void answer(TimePoint now, Family family, std::vector<IpAddress> addresses, AnswerOrigin origin);
+  void answer_error(TimePoint now, Family family, std::error_code error, AnswerOrigin origin);
   void connected(TimePoint now, AttemptId id);
   void failed(TimePoint now, AttemptId id, std::error_code error);
   void remember(const IpAddress& address, History::Update::Kind kind, Duration rtt, TimePoint now);
@@ -141,6 +145,7 @@ struct Race::State {
   Delay delay_after(const IpAddress& address, TimePoint now) const;
   void reorder(TimePoint now);
   void release_last_resort(TimePoint now);
+  std::optional<TimePoint> last_resort_due() const;
   bool exhausted() const;
   void rearm(TimePoint now);
 
@@ -165,8 +170,7 @@ template <class MakeDetail>
 void Race::State::note(TimePoint now, std::string_view type, std::optional<Family> family,
                        std::optional<IpAddress> address, MakeDetail&& make_detail) {
   if (!tracing()) return;
-  auto t = std::chrono::duration_cast<std::chrono::microseconds>(now - start);
-  trace->add(TraceEvent{t, std::string(type), family, address, std::string(make_detail())});
+  trace->add(TraceEvent{since_start(now), std::string(type), family, address, std::string(make_detail())});
 }
 
 template <class MakeDetail>
@@ -179,10 +183,16 @@ void Race::State::note_attempt(TimePoint now, std::string_view type, const Attem
 
 // Addresses already queued or attempted, and repeats within the answer, are
 // dropped in place (addresses becomes the fresh ones, in their order).
-void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> addresses) {
+void Race::State::answer(TimePoint now, Family family, std::vector<IpAddress> addresses, AnswerOrigin origin) {
   if (finished) return;
-  note(now, event::dns_answer, family, std::nullopt,
-       [&] { return fmt::format("{} address(es): {}", addresses.size(), join(addresses)); });
+  if (tracing()) {
+    TraceEvent e{since_start(now), std::string(event::dns_answer), family, std::nullopt,
+                 fmt::format("{} address(es){}{}: {}", addresses.size(), origin.source.empty() ? "" : " from ",
+                             origin.source, join(addresses))};
+    e.source = std::move(origin.source);
+    e.addresses = addresses;
+    trace->add(std::move(e));
+  }
   dns[index(family)] = Dns::answered;
   auto fresh_end = addresses.begin();
   for (auto it = addresses.begin(); it != addresses.end(); ++it) {
@@ -215,9 +225,18 @@ void Race::State::hold_translated() {
   candidates.erase(keep, candidates.end());
 }
 
-void Race::State::answer_error(TimePoint now, Family family, std::error_code error) {
+void Race::State::answer_error(TimePoint now, Family family, std::error_code error, AnswerOrigin origin) {
   if (finished) return;
-  note(now, event::dns_error, family, std::nullopt, [&] { return error.message(); });
+  if (tracing()) {
+    // "every nameserver failed: SERVFAIL from 127.0.0.1:5353"
+    std::string detail = error.message();
+    if (!origin.rcode.empty()) detail += fmt::format(": {} from {}", origin.rcode, origin.server);
+    TraceEvent e{since_start(now), std::string(event::dns_error), family, std::nullopt, std::move(detail)};
+    e.source = std::move(origin.source);
+    e.rcode = std::move(origin.rcode);
+    e.server = std::move(origin.server);
+    trace->add(std::move(e));
+  }
   // RFC 8305 section 3: a negative or failed answer stops the waiting at once.
   dns[index(family)] = Dns::failed;
   dns_errors[index(family)] = error;
@@ -279,12 +298,14 @@ void Race::State::step(TimePoint now) {
 // candidate, no attempt pending: the AAAA answer came and failed).
 void Race::State::release_last_resort(TimePoint now) {
   if (held.empty()) return;
-  bool due = now - start >= config.last_resort_delay;
+  auto at = last_resort_due();
+  bool due = at && now >= *at;
   bool idle = candidates.empty() && pending_count() == 0 && dns[index(Family::v6)] != Dns::waiting;
   if (!due && !idle) return;
   note(now, event::last_resort, Family::v4, std::nullopt, [&] {
     return fmt::format("{}: {} address(es) synthesized from A records join the race: {}",
-                       due ? fmt::format("no connection after {} ms", to_ms(config.last_resort_delay))
+                       due ? fmt::format("no connection {} ms after the last native IPv6 attempt started",
+                                         to_ms(config.last_resort_delay))
                            : std::string("every native IPv6 address failed"),
                        held.size(), join(held));
   });
@@ -292,6 +313,15 @@ void Race::State::release_last_resort(TimePoint now) {
   held.clear();
   unordered = true;
   next_start = std::min(next_start, now);
+}
+
+// RFC 8305 section 8: the Last Resort Local Synthesis Delay runs from the
+// start of the last IPv6 attempt; none is due while a native IPv6 address
+// is still to be tried (from the race's start when none was tried).
+std::optional<TimePoint> Race::State::last_resort_due() const {
+  if (std::any_of(candidates.begin(), candidates.end(), [&](const IpAddress& a) { return a.is_v6() && !is_translated(a); }))
+    return std::nullopt;
+  return last_native_v6_start.value_or(start) + config.last_resort_delay;
 }
 
 // RFC 8305 section 3: A (with addresses) before AAAA: wait the Resolution
@@ -402,6 +432,7 @@ void Race::State::start_attempt(TimePoint now) {
   candidates.erase(candidates.begin());
   Delay delay = delay_after(address, now);
   Attempt a{static_cast<AttemptId>(attempts.size() + 1), address, now, delay.value};
+  if (address.is_v6() && !is_translated(address)) last_native_v6_start = now;
   next_start = now + a.delay;
   attempts.push_back(a);
   actions.emplace_back(StartAttempt{a.id, address});
@@ -463,7 +494,8 @@ void Race::State::rearm(TimePoint now) {
   };
   if (!racing && resolution_deadline) consider(*resolution_deadline);
   if (racing && !candidates.empty()) consider(next_start);
-  if (!held.empty()) consider(start + config.last_resort_delay);
+  if (!held.empty())
+    if (auto at = last_resort_due()) consider(*at);
   if (config.attempt_timeout > Duration::zero())
     for (const auto& a : attempts)
       if (a.state == AttemptState::pending) consider(a.started + config.attempt_timeout);
@@ -598,11 +630,11 @@ Race::~Race() = default;
 Race::Race(Race&&) noexcept = default;
 Race& Race::operator=(Race&&) noexcept = default;
 
-void Race::on_answer(TimePoint now, Family family, std::vector<IpAddress> addresses) {
-  state_->answer(now, family, std::move(addresses));
+void Race::on_answer(TimePoint now, Family family, std::vector<IpAddress> addresses, AnswerOrigin origin) {
+  state_->answer(now, family, std::move(addresses), std::move(origin));
 }
-void Race::on_answer_error(TimePoint now, Family family, std::error_code error) {
-  state_->answer_error(now, family, error);
+void Race::on_answer_error(TimePoint now, Family family, std::error_code error, AnswerOrigin origin) {
+  state_->answer_error(now, family, error, std::move(origin));
 }
 void Race::on_connected(TimePoint now, AttemptId id) { state_->connected(now, id); }
 void Race::on_failed(TimePoint now, AttemptId id, std::error_code error) { state_->failed(now, id, error); }

@@ -21,6 +21,11 @@ MODE is one of:
 The consumers dial a listener of their own on 127.0.0.1 (an address literal,
 no DNS); the C++ one's output must name 127.0.0.1 and this version, the C
 one's 127.0.0.1 and heyes-c.
+
+--flavour boost (a build with -Dasio=boost): the library, pkg-config module
+and CMake package are heyes-boost; the consumer is consumer_boost.cpp on
+Boost.Asio (output: 127.0.0.1 heyes-boost VERSION); there is no C consumer
+and no quick start (the C API and hello.cpp are standalone Asio's).
 Exit 0 pass, 1 fail, 77 skip (the tool the mode needs is missing).
 """
 
@@ -45,6 +50,19 @@ def step(cmd, env=None, cwd=None):
     return r.stdout
 
 
+class Flavour:
+    """What a build of one asio flavour installs and which consumers it has."""
+
+    def __init__(self, name):
+        self.boost = name == "boost"
+        self.name = "heyes-boost" if self.boost else "heyes"  # library, .pc, CMake package
+        self.consumer = "consumer_boost.cpp" if self.boost else "consumer.cpp"
+        self.prefix = "consumer-boost-" if self.boost else "consumer-"
+
+    def lib_file(self, f):
+        return f.startswith(f"lib{self.name}.")
+
+
 def find_file(root, name):
     for dirpath, _, files in os.walk(root):
         if name in files:
@@ -56,24 +74,25 @@ def install(opts, tmp):
     """meson install --destdir; returns (destdir, prefix inside it)."""
     dest = os.path.join(tmp, "dest")
     step(["meson", "install", "-C", opts.build_dir, "--destdir", dest, "--no-rebuild", "--quiet"])
-    pc = find_file(dest, "heyes.pc")
+    pc = find_file(dest, f"{opts.flavour.name}.pc")
     # .../<prefix>/<libdir>/pkgconfig/heyes.pc: read the prefix from the file.
     prefix = next(l.split("=", 1)[1].strip() for l in open(pc) if l.startswith("prefix="))
     return dest, dest + prefix
 
 
-def project_dir(tmp, build_file, build_name):
+def project_dir(opts, tmp, build_file, build_name):
     src = os.path.join(tmp, "consumer")
     os.makedirs(src)
-    shutil.copy(os.path.join(HERE, "consumer.cpp"), src)
+    shutil.copy(os.path.join(HERE, opts.flavour.consumer), src)
     shutil.copy(os.path.join(HERE, "consumer.c"), src)
-    shutil.copy(os.path.join(HERE, build_file), os.path.join(src, build_name))
+    shutil.copy(os.path.join(HERE, opts.flavour.prefix + build_file), os.path.join(src, build_name))
     return src
 
 
-def lib_env(root):
-    """LD_LIBRARY_PATH covering every directory under root holding a libheyes.so."""
-    dirs = {d for d, _, files in os.walk(root) if any(f.startswith("libheyes.so") for f in files)}
+def lib_env(opts, root):
+    """LD_LIBRARY_PATH covering every directory under root holding the flavour's shared library."""
+    so = f"lib{opts.flavour.name}.so"
+    dirs = {d for d, _, files in os.walk(root) if any(f.startswith(so) for f in files)}
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(sorted(dirs) + [env.get("LD_LIBRARY_PATH", "")])
     return env
@@ -81,15 +100,18 @@ def lib_env(root):
 
 def via_pkgconfig(opts, tmp):
     dest, prefix = install(opts, tmp)
-    pc_dir = os.path.dirname(find_file(dest, "heyes.pc"))
+    name = opts.flavour.name
+    pc_dir = os.path.dirname(find_file(dest, f"{name}.pc"))
     env = dict(os.environ, PKG_CONFIG_PATH=pc_dir)
     # As if installed in `prefix`: heyes.pc's paths are relative to ${prefix}.
     # A static libheyes needs its private requirements (fmt) at link time.
-    shared = any(f.startswith("libheyes.so") for _, _, files in os.walk(dest) for f in files)
-    flags = step(["pkg-config", f"--define-variable=prefix={prefix}", "--cflags", "--libs", "heyes"]
+    shared = any(f.startswith(f"lib{name}.so") for _, _, files in os.walk(dest) for f in files)
+    flags = step(["pkg-config", f"--define-variable=prefix={prefix}", "--cflags", "--libs", name]
                  + ([] if shared else ["--static"]), env=env).split()
     exe = os.path.join(tmp, "consumer")
-    step(opts.cxx + ["-std=c++20", os.path.join(HERE, "consumer.cpp"), "-o", exe] + flags)
+    step(opts.cxx + ["-std=c++20", os.path.join(HERE, opts.flavour.consumer), "-o", exe] + flags)
+    if opts.flavour.boost:
+        return [exe], lib_env(opts, dest)
     # The C API with the C compiler (and so the C linker): heyes.pc must
     # bring the C++ runtime a static libheyes needs.
     exe_c = os.path.join(tmp, "consumer_c")
@@ -98,29 +120,31 @@ def via_pkgconfig(opts, tmp):
     # The README's quick start compiles examples/hello.cpp the same way.
     hello = os.path.join(opts.source_dir, "examples", "hello.cpp")
     step(opts.cxx + ["-std=c++20", hello, "-o", os.path.join(tmp, "hello")] + flags)
-    return [exe, exe_c], lib_env(dest)
+    return [exe, exe_c], lib_env(opts, dest)
 
 
 def via_cmake(opts, tmp):
     _, prefix = install(opts, tmp)
-    src = project_dir(tmp, "consumer-CMakeLists.txt", "CMakeLists.txt")
+    src = project_dir(opts, tmp, "CMakeLists.txt", "CMakeLists.txt")
     build = os.path.join(tmp, "build")
     step(["cmake", "-S", src, "-B", build, f"-DCMAKE_PREFIX_PATH={prefix}",
           f"-DCMAKE_CXX_COMPILER={opts.cxx[0]}", f"-DCMAKE_C_COMPILER={opts.cc[0]}"])
     step(["cmake", "--build", build])
-    return [os.path.join(build, "consumer"), os.path.join(build, "consumer_c")], lib_env(prefix)
+    exes = [os.path.join(build, "consumer")] + ([] if opts.flavour.boost else [os.path.join(build, "consumer_c")])
+    return exes, lib_env(opts, prefix)
 
 
 def via_meson(opts, tmp):
-    src = project_dir(tmp, "consumer-meson.build", "meson.build")
+    src = project_dir(opts, tmp, "meson.build", "meson.build")
     os.makedirs(os.path.join(src, "subprojects"))
     os.symlink(opts.source_dir, os.path.join(src, "subprojects", "heyes"))
     build = os.path.join(tmp, "build")
     # No installed heyes may win over the subproject: force the fallback.
-    step(["meson", "setup", build, src, "--force-fallback-for=heyes", "--buildtype=plain"],
+    step(["meson", "setup", build, src, f"--force-fallback-for={opts.flavour.name}", "--buildtype=plain"],
          env=dict(os.environ, CXX=" ".join(opts.cxx), CC=" ".join(opts.cc)))
     step(["meson", "compile", "-C", build, "-j", "2"])
-    return [os.path.join(build, "consumer"), os.path.join(build, "consumer_c")], lib_env(build)
+    exes = [os.path.join(build, "consumer")] + ([] if opts.flavour.boost else [os.path.join(build, "consumer_c")])
+    return exes, lib_env(opts, build)
 
 
 # Test aids live in testing/ and private headers in lib/: none may be installed.
@@ -145,9 +169,13 @@ def check_installed(opts, tmp):
                  for h in sorted(expected - installed)]
     problems += [f"installed but not in include/heyes/: {h}" for h in sorted(installed - expected)]
     libs = [os.path.join(d, f) for d, _, files in os.walk(dest) for f in files
-            if f.startswith("libheyes.") and not os.path.islink(os.path.join(d, f))]
+            if opts.flavour.lib_file(f) and not os.path.islink(os.path.join(d, f))]
     if not libs:
-        problems.append("no libheyes installed")
+        problems.append(f"no lib{opts.flavour.name} installed")
+    # The other flavour's names stay free, so both may be installed in one prefix.
+    other = Flavour("standalone" if opts.flavour.boost else "boost")
+    problems += [f"installed under the other flavour's name: {f}" for _, _, files in os.walk(dest) for f in files
+                 if other.lib_file(f) or f in (f"{other.name}.pc", f"{other.name}Config.cmake")]
     for lib in libs:
         nm = ["nm", "-C"] + (["-D", "--defined-only"] if ".so" in lib else ["--defined-only"])
         symbols = step(nm + [lib])
@@ -170,7 +198,9 @@ def main():
     ap.add_argument("--version", required=True)
     ap.add_argument("--cc", nargs="+", default=["cc"])
     ap.add_argument("--cxx", nargs="+", default=["c++"])
+    ap.add_argument("--flavour", choices=["standalone", "boost"], default="standalone")
     opts = ap.parse_args()
+    opts.flavour = Flavour(opts.flavour)
     build_consumer, tool = MODES[opts.mode]
     if shutil.which(tool) is None:
         print(f"SKIP: {tool} not installed")
@@ -183,7 +213,7 @@ def main():
                 print(f"FAIL: {p}")
             return 1 if problems else 0
         exes, env = build_consumer(opts, tmp)
-        expected = [["127.0.0.1", "heyes", opts.version], ["127.0.0.1", "heyes-c"]]
+        expected = [["127.0.0.1", opts.flavour.name, opts.version], ["127.0.0.1", "heyes-c"]]
         status = 0
         for exe, want in zip(exes, expected):
             out = step([exe], env=env)

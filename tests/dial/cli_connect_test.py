@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# heyes-connect's conversation: streamed events, JSON Lines, SIGINT/SIGTERM, stdout vs stderr, option checks.
+# heyes-connect's conversation: streamed events, JSON Lines, SIGINT/SIGTERM, stdout vs stderr, option checks,
+# where each answer came from and a nameserver's rcode.
 # Usage: cli_connect_test.py PATH/TO/heyes-connect. IPv4 loopback only; every dial names --nameserver
-# (a closed loopback port), so the machine's resolver is never asked.
+# (a closed loopback port, or a tiny DNS server of its own on loopback), so the machine's resolver is never asked.
 import json
 import os
 import signal
@@ -56,6 +57,125 @@ def working():
     s.bind(("127.0.0.1", 0))
     s.listen(64)
     return s
+
+
+class TinyDns:
+    """A DNS server on 127.0.0.1 (UDP, its own thread): every query gets rcode, with an A record
+    of a_record for A queries when rcode is 0 (NODATA without SOA for the other types)."""
+
+    def __init__(self, rcode=0, a_record=None):
+        self.rcode, self.a_record = rcode, a_record
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.queries = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve)
+        self.thread.start()
+
+    def reply(self, q):
+        end = 12
+        while end < len(q) and q[end] != 0:
+            end += q[end] + 1
+        question = q[12:end + 5]
+        qtype = int.from_bytes(q[end + 1:end + 3], "big")
+        answer = b""
+        if self.rcode == 0 and qtype == 1 and self.a_record:
+            answer = b"\xc0\x0c\x00\x01\x00\x01" + (300).to_bytes(4, "big") + b"\x00\x04" + socket.inet_aton(self.a_record)
+        flags = 0x8000 | (q[2] & 0x01) << 8 | 0x0080 | self.rcode
+        header = q[0:2] + flags.to_bytes(2, "big") + b"\x00\x01" + (1 if answer else 0).to_bytes(2, "big") + b"\x00\x00\x00\x00"
+        return header + question + answer
+
+    def serve(self):
+        while not self.stop.is_set():
+            try:
+                q, peer = self.sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            if len(q) < 17:
+                continue
+            self.queries += 1
+            self.sock.sendto(self.reply(q), peer)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def dns_events(result):
+    return [e for e in result.get("events", []) if e["type"] in ("dns_answer", "dns_error")]
+
+
+def answer_sources():
+    """Each dns_answer / dns_error says where it came from; a nameserver's error rcode reaches the result."""
+    listener = working()
+    port = str(listener.getsockname()[1])
+    try:
+        # A literal: one answer, source literal, its address as an array; no rcode.
+        rc, out, err = run(*NS, "--json", "127.0.0.1", port)
+        result = lines_of(out)[-1] if out else {}
+        check(rc == 0 and [(e["type"], e["source"], e["addresses"]) for e in dns_events(result)]
+              == [("dns_answer", "literal", ["127.0.0.1"])] and result.get("rcode", "absent") is None,
+              f"source literal: rc={rc} out={out!r} err={err!r}")
+        # --resolve: given.
+        rc, out, err = run(*NS, "--json", "--resolve", f"given.heyes.test:{port}:127.0.0.1", "given.heyes.test", port)
+        result = lines_of(out)[-1] if out else {}
+        check(rc == 0 and [(e["source"], e.get("addresses")) for e in dns_events(result)] == [("given", ["127.0.0.1"])],
+              f"source given: rc={rc} out={out!r} err={err!r}")
+        # The hosts file: hosts, for the answer and for the family it lacks (no rcode there).
+        with tempfile.TemporaryDirectory() as tmp:
+            hosts = os.path.join(tmp, "hosts")
+            with open(hosts, "w") as f:
+                f.write("127.0.0.1 files.heyes.test\n")
+            rc, out, err = run(*NS, "--json", "--no-addrconfig", "--hosts", hosts, "files.heyes.test", port)
+            result = lines_of(out)[-1] if out else {}
+            events = dns_events(result)
+            check(rc == 0 and sorted((e["type"], e["source"]) for e in events)
+                  == [("dns_answer", "hosts"), ("dns_error", "hosts")]
+                  and all(e["rcode"] is None and e["server"] is None for e in events if e["type"] == "dns_error"),
+                  f"source hosts: rc={rc} out={out!r} err={err!r}")
+            # Text: the timeline says it too.
+            rc, out, err = run(*NS, "-4", "--hosts", hosts, "files.heyes.test", port)
+            check(rc == 0 and "dns_answer ipv4  1 address(es) from hosts: 127.0.0.1" in out,
+                  f"source hosts, text: rc={rc} out={out!r} err={err!r}")
+        # DNS on the first dial, the cache on the second.
+        with TinyDns(a_record="127.0.0.1") as dns:
+            rc, out, err = run("--nameserver", f"127.0.0.1:{dns.port}", "--json", "-4", "--repeat", "2",
+                               "cached.heyes.test", port)
+            results = [o for o in lines_of(out) if o["type"] == "result"]
+            got = [[(e["type"], e["source"], e.get("addresses")) for e in dns_events(r)] for r in results]
+            check(rc == 0 and got == [[("dns_answer", "dns", ["127.0.0.1"])], [("dns_answer", "cache", ["127.0.0.1"])]]
+                  and dns.queries == 1, f"source dns then cache: rc={rc} got={got} queries={dns.queries} err={err!r}")
+    finally:
+        listener.close()
+
+
+def rcodes():
+    """SERVFAIL and REFUSED: error_code dns_server_failure as before, the rcode and server beside it."""
+    for code, name in ((2, "SERVFAIL"), (5, "REFUSED")):
+        with TinyDns(rcode=code) as dns:
+            server = f"127.0.0.1:{dns.port}"
+            rc, out, err = run("--nameserver", server, "--json", "--timeout", "5000", "bad.heyes.test", "80")
+            result = lines_of(out)[-1] if out else {}
+            want = {"ok": False, "error": "every nameserver failed", "error_code": "dns_server_failure", "rcode": name,
+                    "failures": []}
+            check(rc == 1 and {k: result.get(k) for k in want} == want, f"{name} json result: rc={rc} {result}")
+            errors = [e for e in dns_events(result) if e["type"] == "dns_error"]
+            check(errors and all(e["source"] == "dns" and e["rcode"] == name and e["server"] == server
+                                 and e["detail"] == f"every nameserver failed: {name} from {server}" for e in errors),
+                  f"{name} json dns_error events: {errors}")
+            rc, out, err = run("--nameserver", server, "--timeout", "5000", "bad.heyes.test", "80")
+            check(rc == 1 and err.startswith(f"heyes-connect: error: every nameserver failed: {name} from {server} (after "),
+                  f"{name} text: rc={rc} err={err!r}")
+    # No server answered: rcode null, and the error line as before.
+    rc, out, err = run(*NS, "--json", "--timeout", "5000", "nothing.heyes.test", "80")
+    result = lines_of(out)[-1] if out else {}
+    check(rc == 1 and "rcode" in result and result["rcode"] is None, f"no answer: rcode {result}")
 
 
 def interrupted_run(sig, extra):
@@ -132,6 +252,7 @@ def json_lines():
             "error_code": "all_attempts_failed",
             "failures": [{"address": "127.0.0.1", "error": "Connection refused", "error_code": "ECONNREFUSED"}]}
     check({k: result.get(k) for k in want} == want, f"refused --json result: {result}")
+    check("rcode" in result and result["rcode"] is None, f"refused --json: rcode {result}")
     check(isinstance(result.get("elapsed_ms"), (int, float)), f"refused --json: elapsed_ms {result}")
     check([o["event"] for o in events] == result.get("events"), "refused --json: streamed events != result events")
     check(err == "", f"refused --json: stderr {err!r}")
@@ -280,7 +401,7 @@ def main():
     if not os.access(BIN, os.X_OK):
         print(f"FAIL: {BIN} is not an executable")
         return 1
-    for part in (bad_input, json_lines, repeat_quiet_verbose, files, resolve_option, signals):
+    for part in (bad_input, json_lines, repeat_quiet_verbose, files, resolve_option, answer_sources, rcodes, signals):
         part()
     for f in failures:
         print("FAIL:", f)

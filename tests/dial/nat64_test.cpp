@@ -251,6 +251,49 @@ TEST_CASE("NAT64: a discovery dropped with the io_context that ran it does not b
   CHECK(r.elapsed < 2s);
 }
 
+namespace {
+
+// The source of a dial's dns_answer events, "family source address...".
+std::vector<std::string> answer_sources(const heyes::Trace& t) {
+  std::vector<std::string> out;
+  for (const auto& e : t.events()) {
+    if (e.type != heyes::event::dns_answer) continue;
+    std::string line = std::string(heyes::to_string(*e.family)) + " " + e.source;
+    for (const auto& a : e.addresses) line += " " + a.to_string();
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("NAT64: synthesized answers keep their source, also when they waited for the prefix") {
+  SUBCASE("a literal under a fixed prefix") {
+    Nat64World w(false, fixed("2001:db8:64::/96"));
+    auto [ec, r] = w.dial("198.51.100.10", w.options());
+    CHECK(answer_sources(r.trace) == std::vector<std::string>{"ipv4 literal 2001:db8:64::c633:640a"});
+  }
+  // The prefix is discovered slowly: the given addresses and the A answer are held until it is known.
+  heyes::dns::TestAnswer slow_prefix;
+  slow_prefix.records = {heyes::dns::Record::a("ipv4only.arpa", ip("2001:db8:64::c000:aa"), 600)};
+  slow_prefix.delay = 100ms;
+  SUBCASE("given addresses") {
+    Nat64World w;
+    w.fx.dns().set("ipv4only.arpa", heyes::dns::RecordType::aaaa, slow_prefix);
+    heyes::DialOptions opts = w.options();
+    opts.addresses = {ip("198.51.100.10")};
+    auto [ec, r] = w.dial("server.heyes.test", opts);
+    CHECK(answer_sources(r.trace) == std::vector<std::string>{"ipv4 given 2001:db8:64::c633:640a"});
+  }
+  SUBCASE("an A answer from DNS") {
+    Nat64World w;
+    w.fx.dns().set("ipv4only.arpa", heyes::dns::RecordType::aaaa, slow_prefix);
+    w.fx.dns().add_host("aonly.heyes.test", {ip("192.88.99.80")});
+    auto [ec, r] = w.dial("aonly.heyes.test", w.options());
+    CHECK(answer_sources(r.trace) == std::vector<std::string>{"ipv4 dns 2001:db8:64::c058:6350"});
+  }
+}
+
 TEST_CASE("NAT64: dials on several threads share one Dialer's discovery: one query, every dial synthesized") {
   Nat64World w;
   heyes::dns::TestAnswer late;  // in flight while every thread's dial starts

@@ -88,7 +88,9 @@ TEST_CASE("README dial examples") {
     asio::io_context ioc;
     auto work = asio::make_work_guard(ioc);
     std::thread runner([&] { ioc.run(); });
-    std::future<asio::ip::tcp::socket> f = heyes::async_dial(ioc.get_executor(), host, fx.service(), {}, asio::use_future);
+    // The socket follows the executor's type: an any_io_executor gives asio::ip::tcp::socket.
+    const asio::any_io_executor ex = ioc.get_executor();
+    std::future<asio::ip::tcp::socket> f = heyes::async_dial(ex, host, fx.service(), {}, asio::use_future);
     CHECK(f.get().is_open());
     work.reset();
     runner.join();

@@ -272,3 +272,44 @@ TEST_CASE("an answer of only undialable addresses: no_address, the dropped ones 
   CHECK(e.dropped[0].address == ip("0.0.0.0"));
   CHECK(e.dropped[0].reason == "unspecified");
 }
+
+namespace {
+
+// The rcode and server of the one event of a step, "RCODE SERVER" ("" when none).
+std::string rcode_of_event(LookupPlan& plan) {
+  std::vector<PlanAction> actions;
+  plan.take_actions(actions);
+  for (const auto& a : actions)
+    if (const auto* d = std::get_if<Deliver>(&a)) return d->event.rcode + " " + d->event.server;
+  return "no event";
+}
+
+}  // namespace
+
+TEST_CASE("rcode: a server's SERVFAIL reaches the event; an NXDOMAIN that ends the walk later keeps it") {
+  LookupPlan plan("www", FamilySet::only(Family::v4), search_options());
+  step(plan);  // www.corp.example
+  plan.on_failure(Family::v4, server_failure, detail::FailureKind::servfail, "SERVFAIL", "192.0.2.53:53");
+  CHECK(step(plan) == Steps{"ask ipv4 www.lab.example"});
+  plan.on_cached(Family::v4, negative(errc::host_not_found));
+  CHECK(step(plan) == Steps{"ask ipv4 www"});
+  plan.on_cached(Family::v4, negative(errc::host_not_found));
+  // As glibc: the server failure beats NXDOMAIN, and says which server answered what.
+  CHECK(rcode_of_event(plan) == "SERVFAIL 192.0.2.53:53");
+}
+
+TEST_CASE("rcode: none for a timeout, and none when a NODATA decides the error") {
+  LookupPlan timed_out("www.example", FamilySet::only(Family::v4), ResolverOptions{});
+  step(timed_out);
+  timed_out.on_failure(Family::v4, timeout, detail::FailureKind::unanswered);
+  CHECK(rcode_of_event(timed_out) == " ");
+
+  LookupPlan nodata("www", FamilySet::only(Family::v4), search_options());
+  step(nodata);
+  nodata.on_cached(Family::v4, negative(errc::no_data));
+  CHECK(step(nodata) == Steps{"ask ipv4 www.lab.example"});
+  nodata.on_failure(Family::v4, server_failure, detail::FailureKind::servfail, "REFUSED", "192.0.2.53:53");
+  CHECK(step(nodata) == Steps{"ask ipv4 www"});
+  nodata.on_cached(Family::v4, negative(errc::host_not_found));
+  CHECK(rcode_of_event(nodata) == " ");
+}

@@ -633,11 +633,23 @@ TEST_CASE("NAT64: a native AAAA keeps the synthesized A addresses back until the
   CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "64:ff9b::c000:201"});
   CHECK(t.started_at("64:ff9b::c000:201") == 2000);
   bool noted = false;
-  for (const auto& e : t.trace.events()) noted |= e.type == event::last_resort && e.detail.find("2000 ms") != std::string::npos;
+  for (const auto& e : t.trace.events())
+    noted |= e.type == event::last_resort && e.detail.find("2000 ms after the last native IPv6 attempt") != std::string::npos;
   CHECK(noted);
   t.connect(t.attempt("64:ff9b::c000:201"));
   REQUIRE(t.finish);
   CHECK(t.was_cancelled(t.attempt("2001:db8::1")));
+}
+
+TEST_CASE("NAT64: the Last Resort Local Synthesis Delay runs from the start of the last native IPv6 attempt") {
+  Timeline t(nat64_config());
+  t.answer_aaaa({"2001:db8::1", "2001:db8::2", "2001:db8::3"});
+  t.answer_a({"64:ff9b::c000:201"});
+  t.advance_to(2499);
+  CHECK(t.start_order() == std::vector<std::string>{"2001:db8::1", "2001:db8::2", "2001:db8::3"});
+  CHECK(t.started_at("2001:db8::3") == 500);
+  t.advance_to(2500);
+  CHECK(t.started_at("64:ff9b::c000:201") == 2500);
 }
 
 TEST_CASE("NAT64: when every native address has failed, the held ones start at once") {
@@ -693,4 +705,46 @@ TEST_CASE("NAT64: a translated address counts as IPv4 in the family alternation"
   t.advance_to(10);
   REQUIRE(seen);
   CHECK(*seen == Family::v4);  // the last attempt, 64:ff9b::c000:201, stands for IPv4
+}
+
+TEST_CASE("An answer's origin reaches its trace event: the source and addresses; an error's rcode and server") {
+  Timeline t;
+  t.advance_to(5);
+  t.race.on_answer(t.t0 + 5ms, Family::v4, ips({"192.0.2.1", "192.0.2.2"}), AnswerOrigin{"cache"});
+  t.advance_to(20);
+  t.race.on_answer_error(t.t0 + 20ms, Family::v6, make_error_code(errc::dns_server_failure),
+                         AnswerOrigin{"dns", "SERVFAIL", "192.0.2.53:53"});
+  std::vector<TraceEvent> dns;
+  for (const auto& e : t.trace.events())
+    if (e.type == event::dns_answer || e.type == event::dns_error) dns.push_back(e);
+  REQUIRE(dns.size() == 2);
+  CHECK(dns[0].t == 5ms);
+  CHECK(dns[0].source == "cache");
+  CHECK(dns[0].addresses == ips({"192.0.2.1", "192.0.2.2"}));
+  CHECK(dns[0].detail == "2 address(es) from cache: 192.0.2.1 192.0.2.2");
+  CHECK(dns[0].rcode.empty());
+  CHECK(dns[1].source == "dns");
+  CHECK(dns[1].rcode == "SERVFAIL");
+  CHECK(dns[1].server == "192.0.2.53:53");
+  CHECK(dns[1].detail == "every nameserver failed: SERVFAIL from 192.0.2.53:53");
+  CHECK(dns[1].addresses.empty());
+}
+
+TEST_CASE("Without an origin (a caller of the race alone) the events are as they always were") {
+  Timeline t;
+  t.answer_a({"192.0.2.1"});
+  t.fail_aaaa(errc::host_not_found);
+  REQUIRE(t.trace.events().size() >= 2);
+  const auto& answer = t.trace.events()[0];
+  CHECK(answer.type == event::dns_answer);
+  CHECK(answer.detail == "1 address(es): 192.0.2.1");
+  CHECK(answer.source.empty());
+  bool saw_error = false;
+  for (const auto& e : t.trace.events()) {
+    if (e.type != event::dns_error) continue;
+    saw_error = true;
+    CHECK(e.detail == make_error_code(errc::host_not_found).message());
+    CHECK(e.rcode.empty());
+  }
+  CHECK(saw_error);
 }

@@ -89,12 +89,37 @@ std::string text_event(const heyes::TraceEvent& e) {
   return t + line;
 }
 
+// A string, or null when empty.
+std::string json_string_or_null(std::string_view s) { return s.empty() ? "null" : json_string(s); }
+
+bool is_dns_outcome(const heyes::TraceEvent& e) {
+  return e.type == heyes::event::dns_answer || e.type == heyes::event::dns_error;
+}
+
+// dns_answer and dns_error carry their source; an answer its addresses as
+// an array, an error the rcode and server that gave it (or nulls).
 std::string json_event(const heyes::TraceEvent& e) {
   std::string out = "{\"t_ms\":" + json_number(ms(e.t)) + ",\"type\":" + json_string(e.type);
   if (e.family) out += ",\"family\":" + json_string(heyes::to_string(*e.family));
   if (e.address) out += ",\"address\":" + json_string(e.address->to_string());
+  if (is_dns_outcome(e)) out += ",\"source\":" + json_string_or_null(e.source);
+  if (e.type == heyes::event::dns_answer) {
+    out += ",\"addresses\":[";
+    for (std::size_t i = 0; i < e.addresses.size(); ++i) out += (i ? "," : "") + json_string(e.addresses[i].to_string());
+    out += "]";
+  }
+  if (e.type == heyes::event::dns_error)
+    out += ",\"rcode\":" + json_string_or_null(e.rcode) + ",\"server\":" + json_string_or_null(e.server);
   if (!e.detail.empty()) out += ",\"detail\":" + json_string(e.detail);
   return out + "}";
+}
+
+// The last dns_error event that names a server's response code, if any.
+const heyes::TraceEvent* last_rcode(const heyes::DialResult& r) {
+  const auto& events = r.trace.events();
+  for (auto it = events.rbegin(); it != events.rend(); ++it)
+    if (it->type == heyes::event::dns_error && !it->rcode.empty()) return &*it;
+  return nullptr;
 }
 
 // The verdict: connected on stdout, a failure and each address's cause on stderr.
@@ -105,7 +130,10 @@ void print_text(std::error_code ec, const heyes::DialResult& r) {
     std::fflush(stdout);
     return;
   }
-  std::fprintf(stderr, "heyes-connect: error: %s (after %.0f ms)\n", ec.message().c_str(), ms(r.elapsed));
+  // No attempt was made: DNS is the cause, and the server's rcode says how.
+  std::string why = ec.message();
+  if (const auto* e = last_rcode(r); e && r.failures.empty()) why += ": " + e->rcode + " from " + e->server;
+  std::fprintf(stderr, "heyes-connect: error: %s (after %.0f ms)\n", why.c_str(), ms(r.elapsed));
   for (const auto& f : r.failures)
     std::fprintf(stderr, "heyes-connect:   %s: %s\n", f.address.to_string().c_str(), f.error.message().c_str());
 }
@@ -122,7 +150,9 @@ void print_json(const DialLoop& loop, int index, std::error_code ec, const heyes
   } else {
     out += ",\"address\":null,\"port\":null,\"family\":null";
   }
-  out += ",\"elapsed_ms\":" + json_number(ms(r.elapsed)) + json_error(ec) + ",\"failures\":[";
+  const auto* rcode = last_rcode(r);
+  out += ",\"elapsed_ms\":" + json_number(ms(r.elapsed)) + json_error(ec) +
+         ",\"rcode\":" + (rcode ? json_string(rcode->rcode) : "null") + ",\"failures\":[";
   for (std::size_t i = 0; i < r.failures.size(); ++i) {
     out += (i ? ",{\"address\":" : "{\"address\":") + json_string(r.failures[i].address.to_string()) +
            json_error(r.failures[i].error) + "}";

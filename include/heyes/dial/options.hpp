@@ -2,7 +2,7 @@
 // DialOptions: the options of one dial, with RFC 8305 section 8 defaults.
 #pragma once
 
-#include <asio/ip/tcp.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <functional>
 #include <memory>
@@ -46,7 +46,7 @@ struct Nat64Options {
 // Runs on every attempt's socket after open() (and bind(), when a local
 // address is set) and before connect(). Setting ec aborts that attempt only:
 // it counts as a failed attempt with that cause.
-using SocketSetup = std::function<void(asio::ip::tcp::socket& socket, std::error_code& ec)>;
+using SocketSetup = std::function<void(asio::ip::tcp::socket& socket, asio_error_code& ec)>;
 
 // Options of one dial: the race's Timings (RFC 8305 section 8 defaults:
 // resolution_delay, first_family_count, attempt_delay and its policy,

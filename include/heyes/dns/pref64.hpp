@@ -2,7 +2,7 @@
 // RFC 7050 discovery on the wire: the AAAA query for ipv4only.arpa to the system's nameservers, its prefixes.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <functional>
 #include <memory>

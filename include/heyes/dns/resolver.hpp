@@ -2,7 +2,7 @@
 // The stub resolver: AAAA then A in flight at once, one event per family as soon as it arrives.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -37,8 +37,15 @@ struct ResolveEvent {
   std::vector<IpAddress> addresses;  // empty when error is set
   std::chrono::seconds ttl{0};
   std::error_code error;             // heyes::errc::host_not_found, no_data, dns_timeout, dns_server_failure, ...
-  std::string source;                // "literal", "localhost", "hosts", "cache", "dns"
+  std::string source;                // heyes::answer_source: "literal", "localhost", "hosts", "cache", "dns", "validation"
   std::string name;                  // the name the addresses belong to (after search list / CNAME)
+  // An error from DNS: the response code of the last server that answered
+  // the question with an error ("SERVFAIL", "REFUSED", "NOTIMP", ...) and
+  // that server ("127.0.0.1:5353", "/tcp" added over TCP). Empty when no
+  // server did (timeouts, unreachable servers), for NXDOMAIN and NODATA
+  // (error says them) and for every other source.
+  std::string rcode;
+  std::string server;
   // Taken out of a DNS answer (addresses is what is left; when nothing is,
   // error is heyes::errc::no_address). The hosts file and literals keep theirs.
   std::vector<DroppedAddress> dropped;

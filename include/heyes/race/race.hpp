@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <variant>
 #include <vector>
@@ -32,8 +33,8 @@ struct Config : Timings {
   // IPv4 one (inside a NAT64 prefix, synthesized by heyes or by a DNS64).
   // Such an address counts as IPv4 in the family alternation; while the name
   // has a native IPv6 address, the translated ones are the last resort
-  // (section 7.2): held until last_resort_delay after the start, or until
-  // every other address has failed. Empty: no address is translated.
+  // (section 7.2): held until last_resort_delay after the last native IPv6
+  // attempt started, or until every other address has failed. Empty: no address is translated.
   std::function<bool(const IpAddress&)> translated;
 };
 
@@ -46,6 +47,17 @@ using Orderer = std::function<std::vector<IpAddress>(std::vector<IpAddress> cand
                                                      std::optional<Family> continue_after, TimePoint now)>;
 
 using AttemptId = std::uint32_t;
+
+// Where an answer (or an answer's error) came from, for the trace: the
+// race decides nothing from it. source: one of heyes::answer_source
+// ("literal", "hosts", "cache", "dns", "given", ...). For a DNS error, rcode
+// and server: the response code of the last server that answered with an
+// error ("SERVFAIL") and that server ("127.0.0.1:5353"); empty otherwise.
+struct AnswerOrigin {
+  std::string source;
+  std::string rcode{};
+  std::string server{};
+};
 
 struct StartAttempt {
   AttemptId id;
@@ -78,8 +90,8 @@ class Race {
   // Inputs: each records what happened at now. Nothing is decided until
   // take_actions, so inputs of one instant (both answers from a cache) are
   // decided together.
-  void on_answer(TimePoint now, Family family, std::vector<IpAddress> addresses);
-  void on_answer_error(TimePoint now, Family family, std::error_code error);
+  void on_answer(TimePoint now, Family family, std::vector<IpAddress> addresses, AnswerOrigin origin = {});
+  void on_answer_error(TimePoint now, Family family, std::error_code error, AnswerOrigin origin = {});
   void on_connected(TimePoint now, AttemptId id);
   void on_failed(TimePoint now, AttemptId id, std::error_code error);
   void on_timer(TimePoint now);

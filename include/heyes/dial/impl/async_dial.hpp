@@ -2,14 +2,7 @@
 // The templates of heyes/dial.hpp: the asio initiation and the type-erased completion.
 #pragma once
 
-#include <asio/associated_allocator.hpp>
-#include <asio/associated_cancellation_slot.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/async_result.hpp>
-#include <asio/cancellation_type.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/executor_work_guard.hpp>
-#include <asio/post.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <memory>
 #include <string>
@@ -43,6 +36,7 @@ void start_dial(const std::shared_ptr<DialOp>& op);
 // From any thread: posts a cancellation to the dial's strand (no-op once it is over).
 void cancel_dial(const std::weak_ptr<DialOp>& op);
 
+#if HEYES_ASIO_HAS_CANCELLATION_SLOT
 // Installed in the handler's cancellation slot.
 struct DialCancelHandler {
   std::weak_ptr<DialOp> op;
@@ -52,17 +46,32 @@ struct DialCancelHandler {
     if ((type & handled) != asio::cancellation_type::none) cancel_dial(op);
   }
 };
+#endif
+
+// The dial's socket (on an any_io_executor over the caller's executor)
+// moved onto Socket's executor: the same descriptor, re-registered there.
+template <class Socket>
+void rebind_socket(asio::ip::tcp::socket& from, const asio::ip::tcp::endpoint& endpoint, Socket& to,
+                   std::error_code& ec) {
+  if (!from.is_open()) return;
+  asio_error_code aec;
+  auto fd = from.release(aec);
+  if (!aec) to.assign(endpoint.protocol(), fd, aec);
+  ec = flavour::to_std_error(aec);
+}
 
 // Holds the handler (allocated with its associated allocator) and outstanding
-// work on its associated executor; delivers the result there.
-template <class Handler, bool SocketOnly>
+// work on its associated executor; delivers the result there. Socket is the
+// socket of the completion signature (SocketOnly), on IoExecutor.
+template <class Handler, bool SocketOnly, class IoExecutor>
 class DialCompletionImpl final : public DialCompletion {
  public:
   using Executor = asio::associated_executor_t<Handler, asio::any_io_executor>;
   using Allocator = typename std::allocator_traits<asio::associated_allocator_t<Handler>>::template rebind_alloc<
       DialCompletionImpl>;
+  using Socket = dial_socket_t<IoExecutor>;
 
-  static DialCompletionImpl* create(Handler handler, const asio::any_io_executor& io_ex) {
+  static DialCompletionImpl* create(Handler handler, const IoExecutor& io_ex) {
     Allocator alloc(asio::get_associated_allocator(handler));
     DialCompletionImpl* p = std::allocator_traits<Allocator>::allocate(alloc, 1);
     try {
@@ -83,6 +92,7 @@ class DialCompletionImpl final : public DialCompletion {
     Allocator alloc(asio::get_associated_allocator(handler_));
     Handler handler(std::move(handler_));
     asio::executor_work_guard<Executor> work(std::move(work_));
+    IoExecutor io_ex(std::move(io_ex_));
     free_self(alloc);
     auto ex = work.get_executor();
     auto deliver = [&](auto&& f) {
@@ -90,14 +100,22 @@ class DialCompletionImpl final : public DialCompletion {
       else asio::dispatch(ex, std::move(f));
     };
     if constexpr (SocketOnly) {
-      deliver([h = std::move(handler), ec, s = std::move(result.socket)]() mutable {
+      Socket socket(io_ex);
+      if constexpr (std::is_same_v<Socket, asio::ip::tcp::socket>) {
+        socket = std::move(result.socket);
+      } else {
+        std::error_code rebind_error;
+        rebind_socket(result.socket, result.endpoint, socket, rebind_error);
+        if (!ec) ec = rebind_error;
+      }
+      deliver([h = std::move(handler), ec, s = std::move(socket)]() mutable {
         clear_slot(h);
-        std::move(h)(ec, std::move(s));
+        std::move(h)(flavour::to_asio_error(ec), std::move(s));
       });
     } else {
       deliver([h = std::move(handler), ec, r = std::move(result)]() mutable {
         clear_slot(h);
-        std::move(h)(ec, std::move(r));
+        std::move(h)(flavour::to_asio_error(ec), std::move(r));
       });
     }
   }
@@ -105,13 +123,17 @@ class DialCompletionImpl final : public DialCompletion {
   void destroy() noexcept override { free_self(Allocator(asio::get_associated_allocator(handler_))); }
 
  private:
-  DialCompletionImpl(Handler&& handler, const asio::any_io_executor& io_ex)
-      : handler_(std::move(handler)), work_(asio::get_associated_executor(handler_, io_ex)) {}
+  DialCompletionImpl(Handler&& handler, const IoExecutor& io_ex)
+      : handler_(std::move(handler)),
+        work_(asio::get_associated_executor(handler_, asio::any_io_executor(io_ex))),
+        io_ex_(io_ex) {}
   ~DialCompletionImpl() = default;
 
-  static void clear_slot(Handler& h) {
+  static void clear_slot([[maybe_unused]] Handler& h) {
+#if HEYES_ASIO_HAS_CANCELLATION_SLOT
     auto slot = asio::get_associated_cancellation_slot(h);
     if (slot.is_connected()) slot.clear();
+#endif
   }
 
   // The allocator is taken before the handler is moved from.
@@ -122,60 +144,79 @@ class DialCompletionImpl final : public DialCompletion {
 
   Handler handler_;
   asio::executor_work_guard<Executor> work_;
+  IoExecutor io_ex_;
 };
 
-// The initiation object of async_dial / async_dial_result.
-template <bool SocketOnly>
-struct InitiateDial {
+// The initiation object of async_dial / async_dial_result. As asio's own
+// initiations, it names the I/O executor (executor_type, get_executor()),
+// which a token may use (the handler's default associated executor).
+template <bool SocketOnly, class IoExecutor>
+class InitiateDial {
+ public:
+  using executor_type = IoExecutor;
+
+  InitiateDial(std::shared_ptr<DialerState> dialer, const IoExecutor& ex) : dialer_(std::move(dialer)), ex_(ex) {}
+
+  executor_type get_executor() const noexcept { return ex_; }
+
   template <class Handler>
-  void operator()(Handler&& handler, const std::shared_ptr<DialerState>& dialer, const asio::any_io_executor& ex,
-                  std::string host, std::string service, DialOptions options) const {
+  void operator()(Handler&& handler, std::string host, std::string service, DialOptions options) const {
     using H = std::decay_t<Handler>;
     if constexpr (SocketOnly) options.keep_trace = false;  // nobody could read it
+#if HEYES_ASIO_HAS_CANCELLATION_SLOT
     auto slot = asio::get_associated_cancellation_slot(handler);
-    auto* completion = DialCompletionImpl<H, SocketOnly>::create(std::forward<Handler>(handler), ex);
-    auto op = make_dial(dialer, ex, std::move(host), std::move(service), std::move(options), completion);
+#endif
+    auto* completion = DialCompletionImpl<H, SocketOnly, IoExecutor>::create(std::forward<Handler>(handler), ex_);
+    auto op = make_dial(dialer_, asio::any_io_executor(ex_), std::move(host), std::move(service), std::move(options),
+                        completion);
+#if HEYES_ASIO_HAS_CANCELLATION_SLOT
     // The slot is set up before the start so the completion (on another
     // thread, maybe) always finds it in place to clear.
     if (slot.is_connected()) slot.template emplace<DialCancelHandler>(DialCancelHandler{op});
+#endif
     start_dial(op);
   }
+
+ private:
+  std::shared_ptr<DialerState> dialer_;
+  IoExecutor ex_;
 };
 
 }  // namespace heyes::detail
 
 namespace heyes {
 
-template <class CompletionToken>
-auto Dialer::async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
-                        DialOptions options, CompletionToken&& token) {
-  return asio::async_initiate<CompletionToken, void(std::error_code, asio::ip::tcp::socket)>(
-      detail::InitiateDial<true>{}, token, state_, ex, std::string(host), std::string(service), std::move(options));
+template <detail::IoExecutor Executor, class CompletionToken>
+auto Dialer::async_dial(const Executor& ex, std::string_view host, std::string_view service, DialOptions options,
+                        CompletionToken&& token) {
+  return asio::async_initiate<CompletionToken, void(asio_error_code, dial_socket_t<Executor>)>(
+      detail::InitiateDial<true, Executor>(state_, ex), token, std::string(host), std::string(service),
+      std::move(options));
 }
 
-template <class CompletionToken>
-auto Dialer::async_dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
+template <detail::IoExecutor Executor, class CompletionToken>
+auto Dialer::async_dial_result(const Executor& ex, std::string_view host, std::string_view service,
                                DialOptions options, CompletionToken&& token) {
-  return asio::async_initiate<CompletionToken, void(std::error_code, DialResult)>(
-      detail::InitiateDial<false>{}, token, state_, ex, std::string(host), std::string(service), std::move(options));
+  return asio::async_initiate<CompletionToken, void(asio_error_code, DialResult)>(
+      detail::InitiateDial<false, Executor>(state_, ex), token, std::string(host), std::string(service),
+      std::move(options));
 }
 
-template <class CompletionToken>
-auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
-                DialOptions options, CompletionToken&& token) {
+template <detail::IoExecutor Executor, class CompletionToken>
+auto async_dial(const Executor& ex, std::string_view host, std::string_view service, DialOptions options,
+                CompletionToken&& token) {
   return Dialer::default_dialer().async_dial(ex, host, service, std::move(options),
                                              std::forward<CompletionToken>(token));
 }
 
-template <class CompletionToken>
-auto async_dial(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
-                CompletionToken&& token) {
+template <detail::IoExecutor Executor, detail::NotDialOptions CompletionToken>
+auto async_dial(const Executor& ex, std::string_view host, std::string_view service, CompletionToken&& token) {
   return Dialer::default_dialer().async_dial(ex, host, service, DialOptions{}, std::forward<CompletionToken>(token));
 }
 
-template <class CompletionToken>
-auto async_dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
-                       DialOptions options, CompletionToken&& token) {
+template <detail::IoExecutor Executor, class CompletionToken>
+auto async_dial_result(const Executor& ex, std::string_view host, std::string_view service, DialOptions options,
+                       CompletionToken&& token) {
   return Dialer::default_dialer().async_dial_result(ex, host, service, std::move(options),
                                                     std::forward<CompletionToken>(token));
 }

@@ -2,12 +2,7 @@
 // Template bodies of heyes/dns/resolver.hpp: Resolver::async_resolve on asio::async_initiate.
 #pragma once
 
-#include <asio/associated_cancellation_slot.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/async_result.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
-#include <asio/executor_work_guard.hpp>
+#include "heyes/detail/asio.hpp"
 
 #include <mutex>
 #include <optional>
@@ -31,10 +26,12 @@ class ResolveOp : public std::enable_shared_from_this<ResolveOp<Handler>> {
       : handler_(std::move(handler)), ex_(ex), work_(asio::get_associated_executor(*handler_, ex)) {}
 
   void start(Resolver& resolver, const std::string& host) {
+#if HEYES_ASIO_HAS_CANCELLATION_SLOT
     // Per-operation cancellation: cancel the lookup, complete with operation_aborted.
     auto slot = asio::get_associated_cancellation_slot(*handler_);
     if (slot.is_connected())
       slot.assign([self = this->shared_from_this()](asio::cancellation_type) { self->cancelled(); });
+#endif
     auto lookup = resolver.start(ex_, host, FamilySet::both(),
                                  [self = this->shared_from_this()](const ResolveEvent& e) { self->on_event(e); });
     std::lock_guard lock(mu_);
@@ -60,7 +57,7 @@ class ResolveOp : public std::enable_shared_from_this<ResolveOp<Handler>> {
       lookup = lookup_;
     }
     if (lookup) lookup->cancel();
-    complete(asio::error::operation_aborted, {});
+    complete(heyes::flavour::operation_aborted(), {});
   }
 
   // Exactly once, on the handler's associated executor.
@@ -75,10 +72,12 @@ class ResolveOp : public std::enable_shared_from_this<ResolveOp<Handler>> {
       handler_.reset();
       lookup_.reset();
     }
+#if HEYES_ASIO_HAS_CANCELLATION_SLOT
     asio::get_associated_cancellation_slot(*h).clear();
+#endif
     auto work = std::move(work_);
     asio::dispatch(work.get_executor(), [h = std::move(*h), ec, addresses = std::move(addresses)]() mutable {
-      std::move(h)(ec, std::move(addresses));
+      std::move(h)(heyes::flavour::to_asio_error(ec), std::move(addresses));
     });
   }
 
@@ -92,18 +91,20 @@ class ResolveOp : public std::enable_shared_from_this<ResolveOp<Handler>> {
 
 }  // namespace detail
 
-// Completion Signature: void(std::error_code, std::vector<IpAddress>): the
+// Completion Signature: void(asio_error_code, std::vector<IpAddress>)
+// (std::error_code; boost::system::error_code in the Boost flavour): the
 // addresses of both families, AAAA answers first, or the error when neither
 // family has any (detail::combine_resolve_errors).
 //
 // Per-Operation Cancellation: any cancellation type cancels the lookup (its
-// sockets are closed) and completes with asio::error::operation_aborted.
+// sockets are closed) and completes with asio::error::operation_aborted
+// (not with Boost.Asio before 1.77, which has no cancellation slots).
 //
 // Example:
 //   auto [ec, addrs] = resolver->async_resolve(ex, "example.com", asio::as_tuple(asio::use_future)).get();
 template <class Token>
 auto Resolver::async_resolve(const asio::any_io_executor& ex, std::string host, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code, std::vector<IpAddress>)>(
+  return asio::async_initiate<Token, void(asio_error_code, std::vector<IpAddress>)>(
       [](auto handler, std::shared_ptr<Resolver> self, asio::any_io_executor ex, std::string host) {
         using Handler = std::decay_t<decltype(handler)>;
         auto op = std::make_shared<detail::ResolveOp<Handler>>(std::move(handler), ex);

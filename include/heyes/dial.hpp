@@ -103,8 +103,18 @@ class Dialer {
   DialResult dial_result(const asio::any_io_executor& ex, std::string_view host, std::string_view service,
                          const DialOptions& options, std::error_code& ec);
 
-  const std::shared_ptr<dns::Resolver>& resolver() const noexcept;
-  const PolicyTable& policy() const noexcept;
+  // Re-reads now every system file this Dialer follows (DialerOptions::
+  // from_system(); docs/config.md), changed or not; dials that start
+  // afterwards use what was read, dials in flight keep what they had. A file
+  // that cannot be read or is malformed keeps its part as it was (told to
+  // DialerOptions::config_diagnostics). True when something new was taken
+  // (then the resolver, and its cache, are new).
+  bool reload();
+
+  // What the dials starting now use (a later change of the system files
+  // replaces them; those returned stay valid).
+  std::shared_ptr<dns::Resolver> resolver() const;
+  std::shared_ptr<const PolicyTable> policy() const;
   race::History* history() const noexcept;  // null when DialerOptions::history is off
 
  private:

@@ -37,6 +37,8 @@ inline constexpr std::string_view nat64_prefix = "nat64_prefix";  // the NAT64 p
 inline constexpr std::string_view nat64_synthesized = "nat64_synthesized";  // an IPv6 candidate made from an IPv4 address (detail: which, under which prefix)
 inline constexpr std::string_view nat64_refused = "nat64_refused";  // an IPv4 address dialed as it is: no translator may stand in for it (detail: why)
 inline constexpr std::string_view last_resort = "last_resort";  // addresses synthesized from A records join the race (RFC 8305 section 7.2)
+inline constexpr std::string_view network_change = "network_change";  // this dial noticed an address or route change: families probed again, history failures and DNS cache stale, NAT64 prefixes forgotten (detail: what changed)
+inline constexpr std::string_view config_reloaded = "config_reloaded";  // a system file changed: re-read for this dial and those after it, or kept as it was (detail: which, why)
 }  // namespace event
 
 // Where the addresses (or the error) of a dns_answer or dns_error event came from.

@@ -59,11 +59,12 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
          std::string_view service, DialOptions options, DialCompletion* completion)
       : completion_(completion),
         dialer_(std::move(dialer)),
+        config_(dialer_->config->current(Clock::now())),
         strand_(make_dial_strand(ex)),
         attempts_(ex, options.local_address, std::move(options.socket_setup)),
         trace_(options.keep_trace, std::move(options.on_event)),
-        nat64_options_(options.nat64 ? std::move(*options.nat64) : dialer_->nat64->options()) {
-    plan_ = plan_dial(std::move(host), service, options, dialer_->policy);
+        nat64_options_(options.nat64 ? std::move(*options.nat64) : nat64()->options()) {
+    plan_ = plan_dial(std::move(host), service, options, config_.snapshot->policy);
   }
   ~DialOp() { forget_nat64(); }
 
@@ -87,6 +88,10 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   void feed_given(TimePoint now);
   void race_v4(TimePoint now, std::vector<IpAddress> v4, race::AnswerOrigin origin);
 
+  dns::Resolver& resolver() const { return *config_.snapshot->resolver; }
+  Nat64State* nat64() const { return config_.snapshot->nat64.get(); }
+  void note_config();
+  void network_changed(TimePoint now, const std::string& what);
   void start_nat64(TimePoint now);
   void ask_nat64();
   void on_nat64_view(std::optional<Nat64View> view);
@@ -116,6 +121,9 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
 
   std::unique_ptr<DialCompletion, DestroyCompletion> completion_;  // null once the dial is over
   std::shared_ptr<DialerState> dialer_;
+  // The configuration this dial started with, to its end (a change of the
+  // system files is for the dials after it); notes: what this dial re-read.
+  SystemConfig::Current config_;
   asio::any_io_executor strand_;  // every handler of this dial runs there
   DialPlan plan_;
   Attempts attempts_;
@@ -169,6 +177,7 @@ void DialOp::fail_unexpected(std::error_code ec) {
 // localhost, the hosts file or a warm cache answer without a lookup.
 void DialOp::begin() {
   TimePoint now = Clock::now();
+  note_config();
   if (plan_.error) return fail_early(now, plan_.error);
   if (plan_.given.empty() && plan_.addrconfig)
     plan_.restrict_to(usable_families(*dialer_, plan_.host, plan_.allowed, plan_.explicit_family, now, trace_));
@@ -185,7 +194,7 @@ void DialOp::begin() {
     feed_given(now);
     return decide(now);
   }
-  auto prepared = dialer_->resolver->answer_now(plan_.host, plan_.families());
+  auto prepared = resolver().answer_now(plan_.host, plan_.families());
   if (prepared) {
     for (auto& e : *prepared) feed(now, e);
     return decide(now);
@@ -198,7 +207,7 @@ void DialOp::begin() {
 // name is not parsed, validated or looked up in the hosts file again).
 void DialOp::start_lookup(dns::Resolver::Prepared prepared) {
   auto self = shared_from_this();
-  lookup_ = dialer_->resolver->start(
+  lookup_ = resolver().start(
       strand_, std::move(prepared),
       [self](const dns::ResolveEvent& e) { self->guarded([&] { self->on_resolve_event(e); }); },
       [self](const dns::QueryNote& q) { self->guarded([&] { self->on_query(q); }); });
@@ -255,6 +264,33 @@ std::vector<IpAddress> DialOp::order(std::vector<IpAddress> candidates, std::opt
   return run(std::move(candidates), sources, [](const IpAddress& a) { return a; });
 }
 
+// What this dial re-read of the system configuration (it was the one that
+// found a check due and a file changed), at its start.
+void DialOp::note_config() {
+  if (config_.network_change) network_changed(Clock::now(), *config_.network_change);
+  if (!trace_.enabled()) return;
+  for (auto& note : config_.notes)
+    trace_.add({{}, std::string(event::config_reloaded), std::nullopt, std::nullopt, std::move(note)});
+  config_.notes.clear();
+}
+
+// This dial noticed that addresses or routes changed (rtnetlink, read at
+// the Dialer's check): what was learnt of the old network no longer
+// decides. The usable families are probed again (this dial already does
+// it), failures and cached answers from before now are stale (the history
+// no longer orders by them; the cache asks again), and the discovered
+// NAT64 prefixes are forgotten. Source addresses are asked of the kernel at
+// each ordering, so no view of them is kept to drop.
+void DialOp::network_changed(TimePoint now, const std::string& what) {
+  dialer_->connectivity.invalidate();
+  if (dialer_->history) dialer_->history->mark_stale(now);
+  resolver().mark_cache_stale(now);
+  nat64()->network_changed(now);
+  if (trace_.enabled())
+    trace_.add({{}, std::string(event::network_change), std::nullopt, std::nullopt,
+                what + ": usable families probed again, earlier failures and cached answers stale, NAT64 prefixes forgotten"});
+}
+
 // ---- NAT64 -------------------------------------------------------------------
 
 // RFC 8305 section 7: only on a host that can use IPv6 but not IPv4 (never
@@ -272,7 +308,7 @@ void DialOp::start_nat64(TimePoint now) {
   if (!c->v6.usable || c->v4.usable) return;
   nat64_.active = true;
   if (nat64_options_.mode == Nat64Options::Mode::fixed) nat64_.view = fixed_view(nat64_options_.prefixes);
-  else nat64_.view = dialer_->nat64->known(now, strand_);
+  else nat64_.view = nat64()->known(now, strand_);
   if (nat64_.view && nat64_.view->prefixes.empty()) {  // no NAT64 here: as without it
     nat64_.active = false;
     return;
@@ -284,7 +320,7 @@ void DialOp::start_nat64(TimePoint now) {
 void DialOp::ask_nat64() {
   ++nat64_.asks;
   std::weak_ptr<DialOp> weak = weak_from_this();
-  nat64_.ticket = dialer_->nat64->wait(strand_, [weak](std::optional<Nat64View> view) {
+  nat64_.ticket = nat64()->wait(strand_, [weak](std::optional<Nat64View> view) {
     if (auto self = weak.lock()) self->guarded([&] { self->on_nat64_view(std::move(view)); });
   });
 }
@@ -330,7 +366,7 @@ void DialOp::note_dns64(TimePoint now, const std::vector<IpAddress>& v6) {
 }
 
 void DialOp::forget_nat64() {
-  if (nat64_.ticket != 0) dialer_->nat64->forget(std::exchange(nat64_.ticket, 0));
+  if (nat64_.ticket != 0) nat64()->forget(std::exchange(nat64_.ticket, 0));
 }
 
 // ---- events --------------------------------------------------------------
@@ -353,6 +389,10 @@ void DialOp::on_resolve_event(const dns::ResolveEvent& event) {
 
 void DialOp::feed(TimePoint now, dns::ResolveEvent& e) {
   if (!e.dropped.empty()) trace_dropped(now, e);
+  // No server answered: the nameservers may have changed under us, so the
+  // next dial checks the system files without waiting for the interval.
+  if (e.error == errc::dns_timeout || e.error == errc::dns_server_failure || e.error == errc::dns_bad_response)
+    dialer_->config->check_soon();
   if (nat64_.active && e.family == Family::v4 && !e.error && !nat64_.view) {
     nat64_.pending_a = std::move(e);  // until the prefixes are known
     return;
@@ -467,8 +507,10 @@ void DialOp::finish(const race::Finish& f) {
   result.failures = race_->failures();
   // A failed dial may mean the host's interfaces changed: decide the usable families again next time.
   if (!f.winner && !cancelled) dialer_->connectivity.invalidate();
+  // And the next dial checks the network and the files at once.
+  if (!f.winner && !cancelled) dialer_->config->check_soon();
   // Every synthesized address failed too: the prefixes may belong to another network.
-  if (!f.winner && !cancelled && nat64_.synthesized) dialer_->nat64->failed(now);
+  if (!f.winner && !cancelled && nat64_.synthesized) nat64()->failed(now);
   std::error_code ec;
   if (!f.winner) ec = cancelled ? std::error_code(asio::error::operation_aborted) : f.error;
   if (!f.winner && !ec) ec = errc::all_attempts_failed;

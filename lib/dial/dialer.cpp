@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "common/file_stamp.hpp"
 #include "dialer_state.hpp"
 #include "heyes/dial/dialer_options.hpp"
 
@@ -13,18 +14,60 @@ DialError::DialError(std::error_code ec, const std::string& what, std::vector<At
                      Trace trace)
     : std::system_error(ec, what), failures_(std::move(failures)), trace_(std::move(trace)) {}
 
-DialerOptions DialerOptions::from_system() {
+// The stamps are taken before the files are read: a change in between is
+// seen at the first check.
+DialerOptions DialerOptions::from_system(const SystemFiles& files) {
   DialerOptions o;
-  o.resolver = dns::ResolverOptions::from_system();
-  return o;  // policy stays null: the Dialer loads PolicyTable::system()
+  auto origin = std::make_shared<detail::SystemOrigin>();
+  origin->files = files;
+  origin->resolv_stamp = detail::stamp_of(files.resolv_conf);
+  origin->hosts_stamp = detail::stamp_of(files.hosts);
+  o.resolver = dns::ResolverOptions::from_system(files.resolv_conf, files.hosts);
+  origin->config = o.resolver.config;
+  origin->hosts = o.resolver.hosts;
+  o.system_origin = std::move(origin);
+  return o;  // policy stays null: the Dialer loads files.gai_conf
 }
 
 Dialer::Dialer() : Dialer(DialerOptions::from_system()) {}
 
+namespace {
+
+// Which files the Dialer follows: those whose values it still uses as they
+// were read (a value the caller set or changed is not replaced).
+detail::ConfigSnapshot first_snapshot(DialerOptions& options, detail::FollowedFiles& files,
+                                      detail::SystemConfig::Stamps& stamps) {
+  const detail::SystemOrigin* origin = options.system_origin.get();
+  if (origin && options.resolver.config == origin->config) {
+    files.resolv_conf = origin->files.resolv_conf;
+    stamps.resolv_conf = origin->resolv_stamp;
+  }
+  if (origin && options.resolver.hosts.same_file_as(origin->hosts)) {
+    files.hosts = origin->files.hosts;
+    stamps.hosts = origin->hosts_stamp;
+  }
+  detail::ConfigSnapshot first;
+  if (options.policy) {
+    first.policy = std::move(options.policy);
+  } else {
+    files.gai_conf = origin ? origin->files.gai_conf : SystemFiles{}.gai_conf;
+    stamps.gai_conf = detail::stamp_of(files.gai_conf);
+    first.policy = std::make_shared<const PolicyTable>(PolicyTable::system(nullptr, files.gai_conf));
+  }
+  first.nat64 = std::make_shared<detail::Nat64State>(options.nat64, options.resolver.config);
+  first.resolver = dns::Resolver::create(std::move(options.resolver));
+  return first;
+}
+
+}  // namespace
+
 Dialer::Dialer(DialerOptions options) : state_(std::make_shared<detail::DialerState>(std::move(options.connectivity_probe))) {
-  state_->nat64 = std::make_shared<detail::Nat64State>(std::move(options.nat64), options.resolver.config);
-  state_->resolver = dns::Resolver::create(std::move(options.resolver));
-  state_->policy = options.policy ? std::move(options.policy) : std::make_shared<const PolicyTable>(PolicyTable::system());
+  detail::FollowedFiles files;
+  detail::SystemConfig::Stamps stamps;
+  auto first = first_snapshot(options, files, stamps);
+  state_->config = std::make_unique<detail::SystemConfig>(std::move(first), std::move(files), stamps, options.config_check_interval,
+                                                          std::move(options.config_diagnostics), Clock::now(),
+                                                          options.watch_network);
   if (options.history) state_->history = std::make_unique<race::History>(options.history_options);
   // Loaded here, before any dial can read the history.
   if (state_->history && !options.history_file.empty())
@@ -37,8 +80,10 @@ Dialer& Dialer::default_dialer() {
   return instance;
 }
 
-const std::shared_ptr<dns::Resolver>& Dialer::resolver() const noexcept { return state_->resolver; }
-const PolicyTable& Dialer::policy() const noexcept { return *state_->policy; }
+std::shared_ptr<dns::Resolver> Dialer::resolver() const { return state_->config->snapshot()->resolver; }
+std::shared_ptr<const PolicyTable> Dialer::policy() const { return state_->config->snapshot()->policy; }
+
+bool Dialer::reload() { return state_->config->reload().swapped; }
 race::History* Dialer::history() const noexcept { return state_->history.get(); }
 
 // The dial runs on a private io_context driven by this thread, so it works

@@ -6,6 +6,7 @@
 
 #include "../race/history_file.hpp"
 #include "nat64.hpp"
+#include "system_config.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "heyes/race/history.hpp"
@@ -17,13 +18,13 @@ namespace heyes::detail {
 struct DialerState {
   explicit DialerState(std::shared_ptr<ConnectivityProbe> probe) : connectivity(std::move(probe)) {}
 
-  std::shared_ptr<dns::Resolver> resolver;
-  std::shared_ptr<const PolicyTable> policy;
+  // The resolver, the policy table and the NAT64 state, as a snapshot that a
+  // change of the system files replaces (system_config.hpp).
+  std::unique_ptr<SystemConfig> config;
   std::unique_ptr<race::History> history;  // null when off
   // Saves history when it goes, so it is declared after it.
   std::unique_ptr<race::detail::HistoryFile> history_file;  // null when off
   ConnectivityCache connectivity;          // the usable-family decision (AI_ADDRCONFIG), cached a few seconds
-  std::shared_ptr<Nat64State> nat64;       // the NAT64 prefixes (IPv6-only hosts)
 };
 
 }  // namespace heyes::detail

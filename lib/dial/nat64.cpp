@@ -137,6 +137,19 @@ void Nat64State::failed(TimePoint now) {
   source_note_ = "the prefixes learnt before stopped working";
 }
 
+void Nat64State::set_nameservers(dns::ResolverConfig nameservers) {
+  std::lock_guard lock(mutex_);
+  nameservers_ = std::move(nameservers);
+  resolver_.reset();  // made again, with them, at the next query
+}
+
+void Nat64State::network_changed(TimePoint now) {
+  if (options_.mode != Nat64Options::Mode::automatic) return;
+  std::lock_guard lock(mutex_);
+  cache_.reset(now);
+  source_note_ = "the network changed: asking again";
+}
+
 void Nat64State::start_locked(const asio::any_io_executor& ex) {
   if (!resolver_) resolver_ = dns::Resolver::create(dns::pref64_resolver_options(nameservers_));
   auto flight = std::make_shared<Flight>();

@@ -64,6 +64,13 @@ class Nat64State : public std::enable_shared_from_this<Nat64State> {
   // Every synthesized address of a dial failed: the discovered prefixes may
   // be stale (a new network); the next dial asks again.
   void failed(TimePoint now);
+  // The network changed (an address or route came or went): the discovered
+  // prefixes may be another network's; the next dial asks again.
+  void network_changed(TimePoint now);
+  // resolv.conf named other servers: the next ipv4only.arpa query asks them
+  // (a query in flight finishes with the old ones). What is known stays
+  // until its time is up; the router's prefixes do not depend on them.
+  void set_nameservers(dns::ResolverConfig nameservers);
 
  private:
   struct Flight;
@@ -79,7 +86,7 @@ class Nat64State : public std::enable_shared_from_this<Nat64State> {
   Nat64View view_locked(TimePoint now) const;
 
   const Nat64Options options_;
-  const dns::ResolverConfig nameservers_;
+  dns::ResolverConfig nameservers_;  // under mutex_ (set_nameservers)
   std::mutex mutex_;
   Pref64Cache cache_;
   std::string source_note_;      // where the DNS prefixes (or their absence) came from

@@ -22,7 +22,7 @@ std::optional<CachedAnswer> Cache::find(std::string_view name, RecordType type, 
   std::lock_guard lock(mu_);
   Entry* e = entries_.find(key);  // now the most recently used
   if (e == nullptr) return std::nullopt;
-  if (e->expires <= now) {
+  if (e->expires <= now || (stale_until_ && e->stored <= *stale_until_)) {
     entries_.erase(key);
     return std::nullopt;
   }
@@ -38,12 +38,17 @@ void Cache::store(std::string_view name, RecordType type, CachedAnswer answer, C
   const auto expires = now + answer.ttl;
   std::lock_guard lock(mu_);
   // Replaces any entry of the key; a new key beyond the bound evicts the least recently used.
-  entries_.insert_or_assign(key, Entry{std::move(answer), expires});
+  entries_.insert_or_assign(key, Entry{std::move(answer), expires, now});
 }
 
 void Cache::clear() {
   std::lock_guard lock(mu_);
   entries_.clear();
+}
+
+void Cache::mark_stale(Clock::time_point at) {
+  std::lock_guard lock(mu_);
+  if (!stale_until_ || *stale_until_ < at) stale_until_ = at;
 }
 
 std::size_t Cache::size() const {

@@ -37,12 +37,16 @@ class Cache {
   std::optional<CachedAnswer> find(std::string_view name, RecordType type, Clock::time_point now);
   void store(std::string_view name, RecordType type, CachedAnswer answer, Clock::time_point now);
   void clear();
+  // Entries stored up to at are stale: find() misses them, so they are asked
+  // again (revalidated) and the fresh answer replaces them.
+  void mark_stale(Clock::time_point at);
   std::size_t size() const;
 
  private:
   struct Entry {
     CachedAnswer answer;
     Clock::time_point expires;
+    Clock::time_point stored;
   };
   // The lower-case name without its final dot, NUL, then the type: into.
   static void key_of(std::string_view name, RecordType type, std::string& into);
@@ -50,6 +54,7 @@ class Cache {
   std::size_t capacity_;
   mutable std::mutex mu_;
   heyes::common::detail::LruMap<std::string, Entry> entries_;  // by key_of()
+  std::optional<Clock::time_point> stale_until_;               // mark_stale()
 };
 
 }  // namespace heyes::dns::detail

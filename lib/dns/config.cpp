@@ -367,13 +367,14 @@ Parsed<ResolverConfig> load_resolv_conf(const std::string& path, ParseMode mode,
     out.value.nameservers = detail::default_nameservers();
     out.warnings.push_back({path, 0, "cannot read (" + error + "): using the defaults"});
   }
-  if (use_environment) {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    detail::apply_environment(out.value, {std::getenv("LOCALDOMAIN"), std::getenv("RES_OPTIONS"), host},
-                              &out.warnings);
-  }
+  if (use_environment) detail::apply_process_environment(out.value, &out.warnings);
   return out;
+}
+
+void detail::apply_process_environment(ResolverConfig& config, std::vector<Diagnostic>* warnings) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  apply_environment(config, {std::getenv("LOCALDOMAIN"), std::getenv("RES_OPTIONS"), host}, warnings);
 }
 
 // ---------------------------------------------------------------------------

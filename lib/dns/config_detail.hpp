@@ -21,6 +21,8 @@ struct Environment {
 };
 
 void apply_environment(ResolverConfig& config, const Environment& env, std::vector<Diagnostic>* warnings);
+// apply_environment with this process's LOCALDOMAIN, RES_OPTIONS and host name.
+void apply_process_environment(ResolverConfig& config, std::vector<Diagnostic>* warnings);
 
 // glibc's defaults when no nameserver line is usable (see config.hpp).
 std::vector<Nameserver> default_nameservers();

@@ -217,6 +217,10 @@ HostsTable HostsTable::from_file(std::string path) {
   return t;
 }
 
+bool HostsTable::same_file_as(const HostsTable& other) const noexcept {
+  return file_ && file_ == other.file_ && entries_.empty() && other.entries_.empty();
+}
+
 std::vector<IpAddress> HostsTable::lookup(std::string_view name, Family family) const {
   return of_family(find(name), family);
 }

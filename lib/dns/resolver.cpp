@@ -395,6 +395,8 @@ const ResolverOptions& Resolver::options() const noexcept { return static_cast<c
 
 void Resolver::clear_cache() { static_cast<ResolverImpl*>(this)->cache().clear(); }
 
+void Resolver::mark_cache_stale(TimePoint at) { static_cast<ResolverImpl*>(this)->cache().mark_stale(at); }
+
 Resolver::~Resolver() = default;
 
 }  // namespace heyes::dns

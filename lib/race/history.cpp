@@ -140,7 +140,9 @@ std::optional<Duration> History::srtt_locked(const IpAddress& destination, TimeP
 // A destination failed recently when it did itself, or when it has no
 // outcome of its own and its network's last attempt failed recently.
 bool History::failed_locked(const IpAddress& destination, TimePoint now) const {
-  auto recent = [&](const std::optional<TimePoint>& t) { return t && now - *t < options_.failure_expiry; };
+  auto recent = [&](const std::optional<TimePoint>& t) {
+    return t && now - *t < options_.failure_expiry && !(stale_until_ && *t <= *stale_until_);
+  };
   if (const auto* d = tables_->destinations.peek(destination)) {
     if (recent(d->failed_at)) return true;
     if (d->rtt.samples > 0 && now - d->rtt.at < options_.rtt_expiry) return false;
@@ -186,6 +188,11 @@ int History::compare(const IpAddress& a, const IpAddress& b, TimePoint now) cons
   if (ra && rb) return *ra < *rb ? -1 : (*rb < *ra ? 1 : 0);
   if (ra || rb) return ra ? -1 : 1;
   return 0;
+}
+
+void History::mark_stale(TimePoint at) {
+  std::lock_guard lock(mutex_);
+  if (!stale_until_ || *stale_until_ < at) stale_until_ = at;
 }
 
 void History::clear() {

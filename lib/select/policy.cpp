@@ -94,11 +94,10 @@ PolicyTable::PolicyTable() {
                  {Prefix::of(IpAddress::v4({127, 0, 0, 0}), 104), kScopeLinkLocal}});
 }
 
-PolicyTable PolicyTable::system(std::vector<Diagnostic>* warnings) {
-  static const std::string kPath = "/etc/gai.conf";
+PolicyTable PolicyTable::system(std::vector<Diagnostic>* warnings, const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(kPath, ec)) return {};
-  auto parsed = load_policy(kPath, ParseMode::lenient);
+  if (!std::filesystem::exists(path, ec)) return {};
+  auto parsed = load_policy(path, ParseMode::lenient);
   if (warnings) warnings->insert(warnings->end(), parsed.warnings.begin(), parsed.warnings.end());
   return std::move(parsed.value);
 }

@@ -163,3 +163,16 @@ TEST_CASE("interpret: NXDOMAIN and NODATA with the RFC 2308 TTL, no SOA means no
   Message bare = response("v4only.example.com", RecordType::aaaa);
   CHECK_FALSE(detail::interpret(bare, "v4only.example.com", RecordType::aaaa).ttl);
 }
+
+TEST_CASE("cache: after a network change at t, entries stored up to t are asked again; later ones are served") {
+  detail::Cache c(16);
+  c.store("old.example", RecordType::a, positive("192.0.2.1", 300s), t0);
+  c.mark_stale(t0 + 10s);
+  CHECK_FALSE(c.find("old.example", RecordType::a, t0 + 11s));  // stale: a miss, so it is asked again
+  c.store("old.example", RecordType::a, positive("192.0.2.2", 300s), t0 + 12s);  // the fresh answer
+  auto hit = c.find("old.example", RecordType::a, t0 + 13s);
+  REQUIRE(hit);
+  CHECK(hit->addresses == std::vector{ip("192.0.2.2")});
+  c.mark_stale(t0 + 5s);  // an older mark changes nothing
+  CHECK(c.find("old.example", RecordType::a, t0 + 14s));
+}

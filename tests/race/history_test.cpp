@@ -417,3 +417,21 @@ TEST_CASE("History: a failure merged from another history (a history file) conde
   CHECK_FALSE(later.recently_failed(ip("2001:db8::bad:2"), T + 2s));
   CHECK(later.recently_failed(ip("2001:db8::bad:1"), T + 2s));
 }
+
+TEST_CASE("History: failures up to a network change are stale (no longer reorder); RTTs and later failures count") {
+  History h;
+  h.record_failure(ip("2001:db8::1"), T);
+  h.record_success(ip("192.0.2.1"), 30ms, T);
+  h.record_success(ip("192.0.2.2"), 10ms, T);
+  CHECK(h.recently_failed(ip("2001:db8::1"), T + 1s));
+  CHECK(h.recently_failed(ip("2001:db8::2"), T + 1s));  // its /64 failed
+  h.mark_stale(T + 2s);
+  CHECK_FALSE(h.recently_failed(ip("2001:db8::1"), T + 3s));
+  CHECK_FALSE(h.recently_failed(ip("2001:db8::2"), T + 3s));
+  CHECK(h.compare(ip("2001:db8::1"), ip("2001:db8::3"), T + 3s) == 0);
+  CHECK(h.compare(ip("192.0.2.2"), ip("192.0.2.1"), T + 3s) < 0);  // the RTT rule still orders
+  h.record_failure(ip("2001:db8::1"), T + 4s);
+  CHECK(h.recently_failed(ip("2001:db8::1"), T + 5s));
+  CHECK(h.recently_failed(ip("2001:db8::3"), T + 5s));  // and its /64 again
+  CHECK(h.compare(ip("2001:db8::1"), ip("2001:db8:1::3"), T + 5s) > 0);
+}

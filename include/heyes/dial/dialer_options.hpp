@@ -2,6 +2,7 @@
 // DialerOptions: what a Dialer keeps across dials (resolver, policy, history, connectivity), built from the system.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +16,17 @@ namespace heyes {
 
 class PolicyTable;        // heyes/select/policy.hpp
 class ConnectivityProbe;  // heyes/select/connectivity.hpp
+namespace detail {
+struct SystemOrigin;  // what from_system() read (private)
+}
+
+// The system's configuration files. DialerOptions::from_system() reads them
+// from here; tests and sandboxes point them elsewhere.
+struct SystemFiles {
+  std::string resolv_conf = "/etc/resolv.conf";
+  std::string hosts = "/etc/hosts";
+  std::string gai_conf = "/etc/gai.conf";
+};
 
 struct DialerOptions {
   dns::ResolverOptions resolver;                    // nameservers, search list, hosts, cache size
@@ -36,8 +48,33 @@ struct DialerOptions {
   // tests inject a host description here.
   std::shared_ptr<ConnectivityProbe> connectivity_probe;
 
-  // resolv.conf (with RES_OPTIONS, LOCALDOMAIN), /etc/hosts and gai.conf, leniently.
-  static DialerOptions from_system();
+  // Following the machine (docs/config.md): the Dialer re-reads the system
+  // files it uses when they change. It follows resolv.conf while resolver.config
+  // is still what from_system() read from it, the hosts file while
+  // resolver.hosts is still that file's table, and gai.conf while policy is
+  // null; a value the caller set or changed is kept as it is. The files are
+  // stat()ed at most once per config_check_interval (and at the next dial
+  // after a DNS failure), by the dial that finds the interval over; only a
+  // changed file is read. Zero: never checked (reload() still re-reads).
+  std::chrono::milliseconds config_check_interval{5000};
+  // Watch the network (docs/config.md): at the same checks, the rtnetlink
+  // messages that arrived since are read from one non-blocking socket per
+  // process (no thread); an address or route that came or went makes the
+  // dial that noticed it probe the usable families again, mark the history's
+  // failures and the DNS cache stale and forget the discovered NAT64
+  // prefixes (a network_change trace event says so).
+  bool watch_network = true;
+  // Told when a changed file is not taken (unreadable or malformed: the
+  // configuration read before stays) and of the warnings of one that is; on
+  // the thread of the dial that checked, or of reload(). Null: nobody is told.
+  std::function<void(const Diagnostic&)> config_diagnostics;
+  // Where from_system() read the files and what it read (set by it): what
+  // tells the Dialer which of its values came from the system. Null: only
+  // gai.conf (at /etc/gai.conf) is followed, when policy is null.
+  std::shared_ptr<const detail::SystemOrigin> system_origin;
+
+  // resolv.conf (with RES_OPTIONS, LOCALDOMAIN), hosts and gai.conf, leniently.
+  static DialerOptions from_system(const SystemFiles& files = {});
 };
 
 }  // namespace heyes

@@ -35,6 +35,7 @@ struct ResolverConfig {
   bool edns0 = true;                        // heyes always advertises EDNS0 (1232 bytes); kept for completeness
   bool use_vc = false;                      // TCP always
   bool no_aaaa = false;                     // never send AAAA queries
+  friend bool operator==(const ResolverConfig&, const ResolverConfig&) = default;
 };
 
 // Parses resolv.conf text. Unknown keywords and options are ignored (as

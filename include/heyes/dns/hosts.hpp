@@ -32,6 +32,9 @@ class HostsTable {
   // The hosts file at path, read when a lookup first needs it, not before
   // (a dial to a literal never reads it). An unreadable file has no entries.
   static HostsTable from_file(std::string path);
+  // Backed by the same from_file() state as other (copies share it), with
+  // no entry add()ed to either: the same table of the same file.
+  bool same_file_as(const HostsTable& other) const noexcept;
 
   // Addresses for a name (case-insensitive, trailing dot ignored) of one
   // family, in file order. As glibc's files backend: every line naming the

@@ -145,6 +145,9 @@ class Resolver : public std::enable_shared_from_this<Resolver> {
 
   const ResolverOptions& options() const noexcept;
   void clear_cache();
+  // The network changed at `at`: what was cached up to then is asked again
+  // at its next use (and replaced by the new answer), not served.
+  void mark_cache_stale(TimePoint at);
 
   virtual ~Resolver();
 

@@ -88,6 +88,12 @@ class History {
   // first (an address with no RTT after one with). Same sign convention as heyes::ExtraRule.
   int compare(const IpAddress& a, const IpAddress& b, TimePoint now) const;
 
+  // The network changed at `at` (an address or a route came or went): every
+  // failure recorded up to then is stale, so recently_failed() and compare()
+  // no longer count it (the path it failed on may be gone); RTTs stay, and
+  // outcomes after `at` count as usual. The entries themselves are kept.
+  void mark_stale(TimePoint at);
+
   void clear();
   std::size_t size() const;  // destinations remembered (at most Options::max_entries)
   const Options& options() const noexcept { return options_; }
@@ -121,6 +127,7 @@ class History {
   Options options_;
   mutable std::mutex mutex_;
   std::unique_ptr<Tables> tables_;  // the LRU maps (a private type)
+  std::optional<TimePoint> stale_until_;  // failures at or before it are stale (mark_stale)
   std::function<void()> observer_;
 };
 

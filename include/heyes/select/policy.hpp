@@ -37,9 +37,9 @@ class PolicyTable {
   PolicyTable();
   static PolicyTable rfc6724() { return {}; }
 
-  // /etc/gai.conf if it exists (lenient: bad lines skipped, their warnings
-  // appended to *warnings when given), else the RFC 6724 table.
-  static PolicyTable system(std::vector<Diagnostic>* warnings = nullptr);
+  // /etc/gai.conf (or path) if it exists (lenient: bad lines skipped, their
+  // warnings appended to *warnings when given), else the RFC 6724 table.
+  static PolicyTable system(std::vector<Diagnostic>* warnings = nullptr, const std::string& path = "/etc/gai.conf");
 
   int precedence(const IpAddress& a) const noexcept;
   // RFC 6724 rule 6 between the families: true when the table ranks IPv4 as

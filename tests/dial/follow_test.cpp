@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A Dialer following its system files (pointed at a temporary directory): hosts, resolv.conf, gai.conf, reload(), bad files.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -9,7 +8,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "dial_fixture.hpp"
+#include "support/system_files.hpp"
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "heyes/select/policy.hpp"
@@ -30,35 +29,14 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-void write(const fs::path& p, const std::string& text) {
-  fs::path tmp = p.string() + ".tmp";
-  std::ofstream(tmp, std::ios::trunc) << text;
-  fs::rename(tmp, p);  // a new inode, as resolvconf and NetworkManager write
-}
-
 IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
 // resolv.conf, hosts and gai.conf in a directory of their own (removed at the
 // end). The first resolv.conf names 127.0.0.21, where nothing listens unless
 // a test starts a server there: no test asks a server it did not start.
-struct Files {
-  Files() {
-    dir = fs::temp_directory_path() / ("heyes-follow-dial-" + std::to_string(::getpid()) + "-" + std::to_string(++serial));
-    fs::create_directories(dir);
-    write(resolv(), "nameserver 127.0.0.21\noptions timeout:1 attempts:1\n");
-    write(hosts(), "127.0.0.1 h.follow.test\n");
-    write(gai(), "precedence ::ffff:0:0/96 100\n");
-  }
-  ~Files() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  fs::path resolv() const { return dir / "resolv.conf"; }
-  fs::path hosts() const { return dir / "hosts"; }
-  fs::path gai() const { return dir / "gai.conf"; }
+struct Files : heyes::test::SystemFilesDir {
+  Files() : SystemFilesDir("heyes-follow-dial", "nameserver 127.0.0.21\noptions timeout:1 attempts:1\n", "127.0.0.1 h.follow.test\n", "precedence ::ffff:0:0/96 100\n") {}
   SystemFiles system() const { return {resolv().string(), hosts().string(), gai().string()}; }
-  static inline int serial = 0;
-  fs::path dir;
 };
 
 // Working listeners on 127.0.0.1:P and 127.0.0.2:P (one port, so that a
@@ -156,7 +134,7 @@ TEST_CASE("hosts changed: the first dial after the interval goes to the new addr
   const auto made = std::chrono::steady_clock::now();
   Dialer dialer(options);
   CHECK(winner(dialer, "h.follow.test", l.service()) == "127.0.0.1");
-  write(f.hosts(), "127.0.0.2 h.follow.test\n");
+  write_file(f.hosts(), "127.0.0.2 h.follow.test\n");
   // Before the first check is due (1 s after the Dialer was made), the old table.
   std::string before = winner(dialer, "h.follow.test", l.service());
   if (std::chrono::steady_clock::now() - made < 900ms) CHECK(before == "127.0.0.1");
@@ -177,7 +155,7 @@ TEST_CASE("reload(): the next dial uses the new file at once") {
   options.config_check_interval = std::chrono::hours(1);
   Dialer dialer(options);
   CHECK(winner(dialer, "h.follow.test", l.service()) == "127.0.0.1");
-  write(f.hosts(), "127.0.0.2 h.follow.test\n");
+  write_file(f.hosts(), "127.0.0.2 h.follow.test\n");
   CHECK(winner(dialer, "h.follow.test", l.service()) == "127.0.0.1");
   CHECK(dialer.reload());
   CHECK(winner(dialer, "h.follow.test", l.service()) == "127.0.0.2");
@@ -198,7 +176,7 @@ TEST_CASE("resolv.conf changed to another DNS server: the next dials ask it (roo
   Dialer dialer(options);
   CHECK(winner(dialer, "n.follow.test.", l.service()) == "127.0.0.1");
   CHECK(a.server->query_count("n.follow.test", dns::RecordType::a) == 1);
-  write(f.resolv(), "nameserver 127.0.0.22\noptions timeout:1 attempts:1\n");
+  write_file(f.resolv(), "nameserver 127.0.0.22\noptions timeout:1 attempts:1\n");
   auto trace = dial_until(dialer, "n.follow.test.", l.service(), "127.0.0.2");
   REQUIRE(trace);
   CHECK(b.server->query_count("n.follow.test", dns::RecordType::a) == 1);
@@ -223,7 +201,7 @@ TEST_CASE("a DNS failure makes the next dial check at once (root: port 53 on loo
   Dialer dialer(options);
   CHECK(winner(dialer, "n.follow.test.", l.service()) == "127.0.0.1");
   a.stop();  // the old server is gone (a refused port on loopback: an error at once)
-  write(f.resolv(), "nameserver 127.0.0.22\noptions timeout:1 attempts:1\n");
+  write_file(f.resolv(), "nameserver 127.0.0.22\noptions timeout:1 attempts:1\n");
   CHECK(winner(dialer, "n.follow.test.", l.service()).starts_with("error"));
   CHECK(winner(dialer, "n.follow.test.", l.service()) == "127.0.0.2");
 }
@@ -238,7 +216,7 @@ TEST_CASE("gai.conf changed: the policy of the dials after the check") {
     return p->precedence(ip("192.0.2.1")) > p->precedence(ip("2001:db8::1"));
   };
   CHECK(v4_first());
-  write(f.gai(), "precedence ::/0 40\nprecedence ::ffff:0:0/96 10\n");
+  write_file(f.gai(), "precedence ::/0 40\nprecedence ::ffff:0:0/96 10\n");
   std::this_thread::sleep_for(250ms);
   asio::io_context ioc;
   std::error_code ec;
@@ -256,8 +234,8 @@ TEST_CASE("a file that goes bad keeps the configuration read before, with a diag
   Dialer dialer(options);
   CHECK(winner(dialer, "h.follow.test", l.service()) == "127.0.0.1");
   fs::remove(f.hosts());
-  write(f.resolv(), "nameserver 300.1.1.1\n");
-  write(f.gai(), "label ::1 x\n");
+  write_file(f.resolv(), "nameserver 300.1.1.1\n");
+  write_file(f.gai(), "label ::1 x\n");
   CHECK(!dialer.reload());
   CHECK(collected->size() == 3);
   CHECK(winner(dialer, "h.follow.test", l.service()) == "127.0.0.1");
@@ -267,7 +245,7 @@ TEST_CASE("a file that goes bad keeps the configuration read before, with a diag
   auto options3 = DialerOptions::from_system(g.system());
   options3.config_check_interval = 100ms;
   Dialer watched(options3);
-  write(g.resolv(), "nameserver 300.1.1.1\n");
+  write_file(g.resolv(), "nameserver 300.1.1.1\n");
   std::this_thread::sleep_for(150ms);
   Trace trace;
   CHECK(winner(watched, "h.follow.test", l.service(), &trace) == "127.0.0.1");
@@ -286,8 +264,8 @@ TEST_CASE("values the caller set are kept: resolv.conf is not followed after nam
   options.resolver.config.nameservers = {*dns::Nameserver::parse("127.0.0.23")};
   options.config_check_interval = 1h;
   Dialer dialer(options);
-  write(f.resolv(), "nameserver 127.0.0.22\n");
-  write(f.hosts(), "127.0.0.2 h.follow.test\n");
+  write_file(f.resolv(), "nameserver 127.0.0.22\n");
+  write_file(f.hosts(), "127.0.0.2 h.follow.test\n");
   CHECK(dialer.reload());  // hosts is still followed
   CHECK(dialer.resolver()->options().config.nameservers == std::vector{*dns::Nameserver::parse("127.0.0.23")});
   CHECK(winner(dialer, "h.follow.test", l.service()) == "127.0.0.2");

@@ -7,13 +7,13 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "dial/system_config.hpp"
+#include "support/system_files.hpp"
 #include "heyes/dns/hosts.hpp"
 
 namespace heyes::detail {
@@ -21,33 +21,11 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-void write(const fs::path& p, const std::string& text) {
-  // Through a temporary and rename(), as NetworkManager writes resolv.conf:
-  // a new inode, so the stamp differs even within one mtime tick.
-  fs::path tmp = p.string() + ".tmp";
-  std::ofstream(tmp, std::ios::trunc) << text;
-  fs::rename(tmp, p);
-}
+using heyes::test::write_file;
 
 // A directory of its own with resolv.conf, hosts and gai.conf, removed at the end.
-struct Files {
-  Files() {
-    dir = fs::temp_directory_path() / ("heyes-follow-" + std::to_string(::getpid()) + "-" + std::to_string(++serial));
-    fs::create_directories(dir);
-    write(resolv(), "nameserver 192.0.2.1\n");
-    write(hosts(), "192.0.2.10 h.follow.test\n");
-    write(gai(), "precedence ::ffff:0:0/96 100\n");
-  }
-  ~Files() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  fs::path resolv() const { return dir / "resolv.conf"; }
-  fs::path hosts() const { return dir / "hosts"; }
-  fs::path gai() const { return dir / "gai.conf"; }
-  static inline int serial = 0;
-  fs::path dir;
+struct Files : heyes::test::SystemFilesDir {
+  Files() : SystemFilesDir("heyes-follow", "nameserver 192.0.2.1\n", "192.0.2.10 h.follow.test\n", "precedence ::ffff:0:0/96 100\n") {}
 };
 
 // A SystemConfig as a Dialer from those files makes it, started at t0.
@@ -80,7 +58,7 @@ TEST_CASE("resolv.conf changed at 1 s is seen by the first dial at or after the 
   Files f;
   Watch w(f);
   CHECK(w.nameserver(w.t0) == "192.0.2.1:53");
-  write(f.resolv(), "nameserver 198.51.100.1\n");
+  write_file(f.resolv(), "nameserver 198.51.100.1\n");
   CHECK(w.nameserver(w.t0 + 1s) == "192.0.2.1:53");
   CHECK(w.nameserver(w.t0 + 4999ms) == "192.0.2.1:53");
   auto c = w.config->current(w.t0 + 5s);
@@ -99,7 +77,7 @@ TEST_CASE("a dial in flight keeps the snapshot it started with") {
   Watch w(f);
   auto in_flight = w.config->current(w.t0).snapshot;
   auto resolver = in_flight->resolver;
-  write(f.resolv(), "nameserver 198.51.100.1\n");
+  write_file(f.resolv(), "nameserver 198.51.100.1\n");
   CHECK(w.nameserver(w.t0 + 5s) == "198.51.100.1:53");
   CHECK(in_flight->resolver == resolver);
   CHECK(in_flight->resolver->options().config.nameservers.at(0).to_string() == "192.0.2.1:53");
@@ -109,12 +87,12 @@ TEST_CASE("a dial in flight keeps the snapshot it started with") {
 TEST_CASE("after check_soon() (a DNS failure) the next dial checks without waiting for the interval") {
   Files f;
   Watch w(f);
-  write(f.resolv(), "nameserver 198.51.100.1\n");
+  write_file(f.resolv(), "nameserver 198.51.100.1\n");
   CHECK(w.nameserver(w.t0 + 1s) == "192.0.2.1:53");
   w.config->check_soon();
   CHECK(w.nameserver(w.t0 + 1100ms) == "198.51.100.1:53");
   // And then the interval again, from that check.
-  write(f.resolv(), "nameserver 203.0.113.1\n");
+  write_file(f.resolv(), "nameserver 203.0.113.1\n");
   CHECK(w.nameserver(w.t0 + 6s) == "198.51.100.1:53");
   CHECK(w.nameserver(w.t0 + 6100ms) == "203.0.113.1:53");
 }
@@ -127,7 +105,7 @@ TEST_CASE("an unchanged file is not re-read: the resolver and its cache stay") {
   CHECK(later.snapshot == first);
   CHECK(later.notes.empty());
   // Rewritten with the same content: stat says changed, the value is the same.
-  write(f.resolv(), "nameserver 192.0.2.1\n");
+  write_file(f.resolv(), "nameserver 192.0.2.1\n");
   auto same = w.config->current(w.t0 + 30s);
   CHECK(same.snapshot == first);
 }
@@ -135,7 +113,7 @@ TEST_CASE("an unchanged file is not re-read: the resolver and its cache stay") {
 TEST_CASE("a malformed or unreadable resolv.conf keeps the configuration read before, with a diagnostic") {
   Files f;
   Watch w(f);
-  write(f.resolv(), "nameserver 300.1.1.1\n");
+  write_file(f.resolv(), "nameserver 300.1.1.1\n");
   auto c = w.config->current(w.t0 + 5s);
   CHECK(c.snapshot->generation == 0);
   CHECK(w.nameserver(w.t0 + 5s) == "192.0.2.1:53");
@@ -152,7 +130,7 @@ TEST_CASE("a malformed or unreadable resolv.conf keeps the configuration read be
   REQUIRE(w.told.size() == 2);
   CHECK(w.told[1].find("cannot be read") != std::string::npos);
   // Good again: taken.
-  write(f.resolv(), "nameserver 198.51.100.1\n");
+  write_file(f.resolv(), "nameserver 198.51.100.1\n");
   CHECK(w.nameserver(w.t0 + 20s) == "198.51.100.1:53");
 }
 
@@ -161,7 +139,7 @@ TEST_CASE("hosts changed: a new table of the file; gone: the old one stays") {
   Watch w(f);
   auto first = w.config->current(w.t0).snapshot;
   CHECK(first->resolver->options().hosts.find("h.follow.test") == std::vector{*IpAddress::parse("192.0.2.10")});
-  write(f.hosts(), "192.0.2.20 h.follow.test\n");
+  write_file(f.hosts(), "192.0.2.20 h.follow.test\n");
   auto c = w.config->current(w.t0 + 5s).snapshot;
   CHECK(c->generation == 1);
   CHECK(c->resolver != first->resolver);
@@ -178,16 +156,16 @@ TEST_CASE("gai.conf changed, malformed, removed") {
   Watch w(f);
   auto first = w.config->current(w.t0).snapshot;
   CHECK(v4_first(*first->policy));
-  write(f.gai(), "precedence ::1/128 50\nprecedence ::/0 40\n");  // a table without the IPv4 row
+  write_file(f.gai(), "precedence ::1/128 50\nprecedence ::/0 40\n");  // a table without the IPv4 row
   auto c = w.config->current(w.t0 + 5s).snapshot;
   CHECK(!v4_first(*c->policy));
   CHECK(c->resolver == first->resolver);  // only the policy is new
-  write(f.gai(), "precedence ::ffff:0:0/96 banana\n");
+  write_file(f.gai(), "precedence ::ffff:0:0/96 banana\n");
   auto d = w.config->current(w.t0 + 10s).snapshot;
   CHECK(d == c);
   REQUIRE(w.told.size() == 1);
   CHECK(w.told[0].find("gai.conf:1:") != std::string::npos);
-  write(f.gai(), "precedence ::ffff:0:0/96 100\n");
+  write_file(f.gai(), "precedence ::ffff:0:0/96 100\n");
   CHECK(v4_first(*w.config->current(w.t0 + 15s).snapshot->policy));
   fs::remove(f.gai());  // as at the start without the file: the RFC 6724 table
   auto e = w.config->current(w.t0 + 20s).snapshot;
@@ -199,7 +177,7 @@ TEST_CASE("reload() re-reads at once, changed or not") {
   Files f;
   Watch w(f);
   auto first = w.config->current(w.t0).snapshot;
-  write(f.resolv(), "nameserver 198.51.100.1\n");
+  write_file(f.resolv(), "nameserver 198.51.100.1\n");
   auto r = w.config->reload();
   CHECK(r.swapped);
   CHECK(w.config->snapshot()->resolver->options().config.nameservers.at(0).to_string() == "198.51.100.1:53");
@@ -213,7 +191,7 @@ TEST_CASE("reload() re-reads at once, changed or not") {
 TEST_CASE("interval 0: never checked by the dials; reload() still re-reads") {
   Files f;
   Watch w(f, 0ms);
-  write(f.resolv(), "nameserver 198.51.100.1\n");
+  write_file(f.resolv(), "nameserver 198.51.100.1\n");
   w.config->check_soon();
   CHECK(w.nameserver(w.t0 + 3600s) == "192.0.2.1:53");
   CHECK(w.config->reload().swapped);
@@ -236,7 +214,7 @@ TEST_CASE("threads asking while files change: every answer is a whole snapshot")
     });
   }
   for (int i = 0; i < 50; ++i) {
-    write(f.resolv(), "nameserver 198.51.100." + std::to_string(i + 1) + "\n");
+    write_file(f.resolv(), "nameserver 198.51.100." + std::to_string(i + 1) + "\n");
     std::this_thread::sleep_for(1ms);
   }
   stop = true;

@@ -43,6 +43,11 @@ constexpr bool is_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
+std::string_view trim_end(std::string_view s) noexcept {
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 // glibc's actions; merge is kept apart until the list is read, so that a
 // later "!STATUS=..." restores it as glibc does.
 enum class Act : std::uint8_t { return_, continue_, merge };
@@ -212,7 +217,7 @@ class NsswitchParser {
                                " before): glibc uses the last hosts: line");
     last_hosts_ = number;
     if (list.stray)
-      report_.error(number, "hosts: action list " + quote(rest.substr(*list.stray)) +
+      report_.error(number, "hosts: action list " + quote(trim_end(rest.substr(*list.stray))) +
                                 " where a source was due: glibc ignores it and the rest of the line");
     if (list.count > kMaxSources)
       report_.error(number, "hosts: " + std::to_string(list.count) + " sources, more than " +

@@ -290,7 +290,8 @@ TEST_CASE("nsswitch: NULs and control bytes") {
   r = parse_nsswitch_hosts("hosts: " + all + "\n", "f");
   CHECK(r.value.sources.size() == 3);  // split at \t, \v \f \r and ' '
   check_round_trip(r.value);
-  for (const auto& s : r.value.sources) CHECK(s.name.find_first_of(std::string(" \t\n\v\f\r[\0", 8)) == std::string::npos);
+  const std::string separators(" \t\n\v\f\r[\0", 8);
+  for (const auto& s : r.value.sources) CHECK(s.name.find_first_of(separators) == std::string::npos);
 }
 
 TEST_CASE("nsswitch: to_string and the defaults") {

@@ -57,7 +57,7 @@ struct ServiceList {
   std::vector<HostsSource> sources;  // at most kMaxSources
   std::size_t count = 0;             // all of them, kept or not
   std::string dropped;               // the first source past the bound
-  std::string merges;                // "NOTFOUND=merge" words of kept sources
+  std::array<bool, 4> merges{};      // statuses with merge, in kept sources
   std::optional<std::size_t> stray;  // offset of a '[' where a source was due
   bool comment_word = false;         // a source starts with '#'
   std::string error;                 // nss_action_parse returned false: why
@@ -148,8 +148,7 @@ ServiceList parse_service_list(std::string_view rest) {
       if (acts[s] == Act::merge) {
         // getaddrinfo: "The hosts database does not support MERGE": it stops
         // the walk (and drops the answer when another source follows).
-        if (!out.merges.empty()) out.merges += ' ';
-        out.merges += std::string(kStatusNames[s]) + "=merge";
+        out.merges[s] = true;
       }
       source.actions[s] = acts[s] == Act::continue_ ? SourceAction::continue_ : SourceAction::return_;
     }
@@ -225,8 +224,11 @@ class NsswitchParser {
     if (list.comment_word)
       report_.note(number, "hosts: '#' starts no comment after the database name: glibc reads it and the words "
                            "after it as sources");
-    if (!list.merges.empty())
-      report_.note(number, "hosts: " + list.merges +
+    std::string merges;
+    for (std::size_t s = 0; s < list.merges.size(); ++s)
+      if (list.merges[s]) merges += (merges.empty() ? "" : " ") + std::string(kStatusNames[s]) + "=merge";
+    if (!merges.empty())
+      report_.note(number, "hosts: " + merges +
                                ": the hosts database has no merge; glibc's getaddrinfo stops there (read as return)");
     if (list.sources.empty())
       report_.error(number, "hosts: no source: glibc asks none, so no host name resolves through NSS");

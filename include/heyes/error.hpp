@@ -27,6 +27,7 @@ enum class errc {
   attempt_abandoned,     // one attempt was closed at the in-flight cap to make room for a newer one
   attempt_timed_out,     // one attempt reached the per-attempt timeout
   internal_error,        // heyes itself failed (an unexpected exception), reported instead of thrown
+  name_service_failure,  // an nsswitch.conf service other than files and dns (or getaddrinfo) failed or did not answer in time
 };
 
 const std::error_category& category() noexcept;

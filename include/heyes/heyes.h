@@ -33,6 +33,7 @@ typedef enum heyes_error {
   HEYES_ERR_PARSE = 12,               /* a configuration text could not be parsed */
   HEYES_ERR_ATTEMPT_ABANDONED = 13,   /* (a cause) one attempt closed at the in-flight cap */
   HEYES_ERR_ATTEMPT_TIMED_OUT = 14,   /* (a cause) one attempt reached its own timeout */
+  HEYES_ERR_NAME_SERVICE = 15,        /* an nsswitch.conf service (mdns, myhostname, ...) failed or timed out */
 
   HEYES_ERR_CANCELLED = 32,           /* heyes_cancel() on the dial's token */
   HEYES_ERR_INVALID_ARGUMENT = 33,    /* a null host or service, a bad option value or size */

@@ -50,6 +50,10 @@ inline constexpr std::string_view cache = "cache";          // the Dialer's DNS 
 inline constexpr std::string_view dns = "dns";              // a nameserver's answer (or no answer)
 inline constexpr std::string_view given = "given";          // DialOptions::addresses
 inline constexpr std::string_view validation = "validation";  // the name was refused before any lookup
+inline constexpr std::string_view getaddrinfo = "getaddrinfo";  // the system's getaddrinfo (system_name_resolver)
+inline constexpr std::string_view resolver = "resolver";  // a caller's NameResolver whose event named no source
+// Besides these: the nsswitch.conf service that answered ("myhostname",
+// "mdns4_minimal", ...), and what a caller's NameResolver says.
 }  // namespace answer_source
 
 struct TraceEvent {

@@ -26,6 +26,7 @@ class Category final : public std::error_category {
       case errc::attempt_abandoned: return "abandoned for a newer attempt";
       case errc::attempt_timed_out: return "connection attempt timed out";
       case errc::internal_error: return "internal error in heyes";
+      case errc::name_service_failure: return "name service failed";
     }
     return "unknown heyes error";
   }
@@ -63,6 +64,7 @@ const char* errc_name(errc e) noexcept {
     case errc::attempt_abandoned: return "attempt_abandoned";
     case errc::attempt_timed_out: return "attempt_timed_out";
     case errc::internal_error: return "internal_error";
+    case errc::name_service_failure: return "name_service_failure";
   }
   return "unknown";
 }

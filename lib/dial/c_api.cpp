@@ -70,6 +70,7 @@ constexpr Code kCodes[] = {
     {HEYES_ERR_PARSE, static_cast<int>(errc::parse_error), 0, nullptr},
     {HEYES_ERR_ATTEMPT_ABANDONED, static_cast<int>(errc::attempt_abandoned), 0, nullptr},
     {HEYES_ERR_ATTEMPT_TIMED_OUT, static_cast<int>(errc::attempt_timed_out), 0, nullptr},
+    {HEYES_ERR_NAME_SERVICE, static_cast<int>(errc::name_service_failure), 0, nullptr},
     {HEYES_ERR_CANCELLED, 0, ECANCELED, "dial cancelled"},
     {HEYES_ERR_INVALID_ARGUMENT, 0, 0, "invalid argument"},
     {HEYES_ERR_BAD_NAMESERVER, 0, 0, "invalid nameserver (expected ADDR, ADDR:PORT or [V6]:PORT)"},

@@ -85,6 +85,8 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   void begin();
   void stop();
   void start_lookup(dns::Resolver::Prepared prepared);
+  void start_name_resolver();
+  void stop_lookup(bool cancelled);
   void feed_given(TimePoint now);
   void race_v4(TimePoint now, std::vector<IpAddress> v4, race::AnswerOrigin origin);
 
@@ -131,6 +133,7 @@ class DialOp : public std::enable_shared_from_this<DialOp> {
   Wakeup wakeup_;
   Trace trace_;
   std::weak_ptr<dns::Resolver::Lookup> lookup_;
+  std::shared_ptr<NameResolver::Lookup> named_lookup_;  // of DialerOptions::name_resolver, until the dial ends
 
   // NAT64 (nat64.hpp): used by this dial on an IPv6-only host; the prefixes
   // once known; IPv4 addresses and an A answer waiting for them.
@@ -167,7 +170,7 @@ void DialOp::guarded(Fn&& fn) {
 void DialOp::fail_unexpected(std::error_code ec) {
   if (wakeup_.timer) wakeup_.timer->cancel();
   attempts_.close_all();
-  if (auto lookup = lookup_.lock()) lookup->cancel();
+  stop_lookup(true);
   fail_early(Clock::now(), ec);
 }
 
@@ -194,6 +197,10 @@ void DialOp::begin() {
     feed_given(now);
     return decide(now);
   }
+  if (dialer_->name_resolver) {
+    start_name_resolver();
+    return decide(now);
+  }
   auto prepared = resolver().answer_now(plan_.host, plan_.families());
   if (prepared) {
     for (auto& e : *prepared) feed(now, e);
@@ -211,6 +218,32 @@ void DialOp::start_lookup(dns::Resolver::Prepared prepared) {
       strand_, std::move(prepared),
       [self](const dns::ResolveEvent& e) { self->guarded([&] { self->on_resolve_event(e); }); },
       [self](const dns::QueryNote& q) { self->guarded([&] { self->on_query(q); }); });
+}
+
+// The caller's resolver (DialerOptions::name_resolver): its events come to
+// the strand whatever executor its implementation answers on. Its pending
+// work holds the operation through the handler, as heyes's own lookup
+// does; the cancel() at the dial's end releases it.
+void DialOp::start_name_resolver() {
+  named_lookup_ = dialer_->name_resolver->start(strand_, plan_.host, plan_.families(),
+                                                [self = shared_from_this()](const dns::ResolveEvent& e) {
+    asio::dispatch(self->strand_, [self, event = e]() mutable {
+      self->guarded([&] {
+        if (event.source.empty()) event.source = answer_source::resolver;
+        self->on_resolve_event(event);
+      });
+    });
+  });
+}
+
+// The dial is over: the lookup stops, or (heyes's own, unless cancelled)
+// lingers to fill the cache.
+void DialOp::stop_lookup(bool cancelled) {
+  if (auto lookup = lookup_.lock()) {
+    if (cancelled) lookup->cancel();
+    else lookup->abandon();
+  }
+  if (auto named = std::exchange(named_lookup_, nullptr)) named->cancel();
 }
 
 // The literal or the caller's addresses, one answer per family.
@@ -500,10 +533,7 @@ void DialOp::finish(const race::Finish& f) {
   DialResult result{f.winner ? attempts_.take(*f.winner, endpoint) : tcp::socket(attempts_.executor())};
   result.endpoint = endpoint;
   if (!f.winner) attempts_.close_all();
-  if (auto lookup = lookup_.lock()) {
-    if (cancelled) lookup->cancel();
-    else lookup->abandon();
-  }
+  stop_lookup(cancelled);
   result.failures = race_->failures();
   // A failed dial may mean the host's interfaces changed: decide the usable families again next time.
   if (!f.winner && !cancelled) dialer_->connectivity.invalidate();
@@ -528,6 +558,7 @@ void DialOp::fail_early(TimePoint now, std::error_code ec) {
 
 void DialOp::complete(TimePoint now, std::error_code ec, DialResult result) {
   forget_nat64();
+  if (auto named = std::exchange(named_lookup_, nullptr)) named->cancel();
   trace_.stop_delivering();  // nothing reaches on_event after the handler is invoked
   result.trace = std::move(trace_);
   if (race_) result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - race_->start());

@@ -22,9 +22,11 @@ DialerOptions DialerOptions::from_system(const SystemFiles& files) {
   origin->files = files;
   origin->resolv_stamp = detail::stamp_of(files.resolv_conf);
   origin->hosts_stamp = detail::stamp_of(files.hosts);
-  o.resolver = dns::ResolverOptions::from_system(files.resolv_conf, files.hosts);
+  origin->nsswitch_stamp = detail::stamp_of(files.nsswitch_conf);
+  o.resolver = dns::ResolverOptions::from_system(files.resolv_conf, files.hosts, files.nsswitch_conf);
   origin->config = o.resolver.config;
   origin->hosts = o.resolver.hosts;
+  origin->sources = o.resolver.sources;
   o.system_origin = std::move(origin);
   return o;  // policy stays null: the Dialer loads files.gai_conf
 }
@@ -45,6 +47,10 @@ detail::ConfigSnapshot first_snapshot(DialerOptions& options, detail::FollowedFi
   if (origin && options.resolver.hosts.same_file_as(origin->hosts)) {
     files.hosts = origin->files.hosts;
     stamps.hosts = origin->hosts_stamp;
+  }
+  if (origin && options.resolver.sources == origin->sources) {
+    files.nsswitch_conf = origin->files.nsswitch_conf;
+    stamps.nsswitch_conf = origin->nsswitch_stamp;
   }
   detail::ConfigSnapshot first;
   if (options.policy) {
@@ -68,6 +74,7 @@ Dialer::Dialer(DialerOptions options) : state_(std::make_shared<detail::DialerSt
   state_->config = std::make_unique<detail::SystemConfig>(std::move(first), std::move(files), stamps, options.config_check_interval,
                                                           std::move(options.config_diagnostics), Clock::now(),
                                                           options.watch_network);
+  state_->name_resolver = std::move(options.name_resolver);
   if (options.history) state_->history = std::make_unique<race::History>(options.history_options);
   // Loaded here, before any dial can read the history.
   if (state_->history && !options.history_file.empty())

@@ -25,6 +25,7 @@ struct DialerState {
   // Saves history when it goes, so it is declared after it.
   std::unique_ptr<race::detail::HistoryFile> history_file;  // null when off
   ConnectivityCache connectivity;          // the usable-family decision (AI_ADDRCONFIG), cached a few seconds
+  std::shared_ptr<NameResolver> name_resolver;  // the caller's resolver; null: the snapshot's
 };
 
 }  // namespace heyes::detail

@@ -45,7 +45,8 @@ SystemConfig::SystemConfig(ConfigSnapshot first, FollowedFiles files, Stamps sta
 
 bool SystemConfig::watching() const noexcept {
   return interval_.count() > 0 &&
-         (network_ != nullptr || !(files_.resolv_conf.empty() && files_.hosts.empty() && files_.gai_conf.empty()));
+         (network_ != nullptr || !(files_.resolv_conf.empty() && files_.hosts.empty() && files_.gai_conf.empty() &&
+                                   files_.nsswitch_conf.empty()));
 }
 
 void SystemConfig::check_soon() noexcept {
@@ -99,13 +100,14 @@ void SystemConfig::tell(const Diagnostic& d) const {
 // again. A file that cannot be read, or that the strict parser refuses,
 // leaves its part of the configuration as it was (a missing gai.conf means
 // the RFC 6724 table, as when the Dialer was made). Then, if anything was
-// taken, one new snapshot: a new resolver (an empty cache) when resolv.conf
-// or hosts changed, new NAT64 state with new nameservers.
+// taken, one new snapshot: a new resolver (an empty cache) when resolv.conf,
+// hosts or nsswitch.conf changed, new NAT64 state with new nameservers.
 SystemConfig::Checked SystemConfig::check_locked(bool force) {
   Checked out;
   const auto old = snapshot();
   std::optional<dns::ResolverConfig> config;
   std::optional<dns::HostsTable> hosts;
+  std::optional<dns::HostsSources> sources;
   std::shared_ptr<const PolicyTable> policy;
 
   auto changed = [&](const std::string& path, FileStamp& stamp) {
@@ -145,6 +147,20 @@ SystemConfig::Checked SystemConfig::check_locked(bool force) {
     }
   }
 
+  if (changed(files_.nsswitch_conf, stamps_.nsswitch_conf)) {
+    const std::string& path = files_.nsswitch_conf;
+    try {
+      // A removed file means glibc's default, as when the Dialer was made.
+      auto parsed = dns::load_nsswitch_hosts(path, ParseMode::strict);
+      if (!(parsed.value == old->resolver->options().sources)) {
+        out.notes.push_back(path + " changed: re-read (hosts: " + parsed.value.to_string() + ")");
+        sources = std::move(parsed.value);
+      }
+    } catch (const ParseError& e) {
+      refuse(out.notes, e.diagnostic());
+    }
+  }
+
   if (changed(files_.gai_conf, stamps_.gai_conf)) {
     if (!stamps_.gai_conf.exists) {
       policy = std::make_shared<const PolicyTable>(PolicyTable::rfc6724());
@@ -160,14 +176,15 @@ SystemConfig::Checked SystemConfig::check_locked(bool force) {
     }
   }
 
-  if (!config && !hosts && !policy) return out;
+  if (!config && !hosts && !sources && !policy) return out;
   auto next = std::make_shared<ConfigSnapshot>(*old);
   ++next->generation;
   if (policy) next->policy = std::move(policy);
-  if (config || hosts) {
+  if (config || hosts || sources) {
     dns::ResolverOptions o = old->resolver->options();
     if (config) o.config = std::move(*config);
     if (hosts) o.hosts = std::move(*hosts);
+    if (sources) o.sources = std::move(*sources);
     // The NAT64 state stays (the router's prefixes and its netlink
     // subscription do not depend on the nameservers): it asks the new ones.
     if (config) next->nat64->set_nameservers(o.config);

@@ -31,6 +31,8 @@ struct SystemOrigin {
   FileStamp resolv_stamp;
   dns::HostsTable hosts;  // HostsTable::from_file(files.hosts): read at its first lookup
   FileStamp hosts_stamp;
+  dns::HostsSources sources;  // the hosts: line of files.nsswitch_conf
+  FileStamp nsswitch_stamp;
 };
 
 // Everything a dial takes from the configuration. Never changed once
@@ -48,6 +50,7 @@ struct FollowedFiles {
   std::string resolv_conf;
   std::string hosts;
   std::string gai_conf;
+  std::string nsswitch_conf;
 };
 
 // The snapshot of one Dialer and the watch on its files. Thread-safe: dials
@@ -60,7 +63,7 @@ class SystemConfig {
   using Diagnostics = std::function<void(const Diagnostic&)>;
 
   struct Stamps {
-    FileStamp resolv_conf, hosts, gai_conf;  // of what the first snapshot was read from
+    FileStamp resolv_conf, hosts, gai_conf, nsswitch_conf;  // of what the first snapshot was read from
   };
 
   // first: the configuration the Dialer was made with; watch_network: also

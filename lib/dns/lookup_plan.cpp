@@ -27,34 +27,182 @@ ResolveEvent error_event(std::error_code ec, std::string_view source, std::strin
 
 }  // namespace
 
-// Order of sources: address literal, RFC 6761 localhost, the hosts file,
-// then the cache and DNS over the search list.
+// Order of sources: address literal, RFC 6761 localhost, then the sources
+// of the hosts: line (nsswitch.conf): the hosts file, the cache and DNS over
+// the search list, other NSS services.
 LookupPlan::LookupPlan(std::string_view host, FamilySet families, const ResolverOptions& options)
-    : max_ttl_(options.max_ttl), max_negative_ttl_(options.max_negative_ttl) {
+    : max_ttl_(options.max_ttl), max_negative_ttl_(options.max_negative_ttl), options_(&options) {
   v6_.wanted = families.v6;
   v4_.wanted = families.v4;
   settle(host, families, options);
 }
 
-void LookupPlan::settle(std::string_view host, FamilySet families, const ResolverOptions& options) {
+void LookupPlan::settle(std::string_view host, FamilySet, const ResolverOptions& options) {
   if (auto literal = IpAddress::parse_numeric_host(host)) return answer_all(answer_source::literal, {*literal}, host);
   if (auto ec = validate_host_name(host)) return fail_all(ec, answer_source::validation, host);
   std::string_view bare = host;
   if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);
   if (is_localhost_name(bare))
     return answer_all(answer_source::localhost, {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, bare);
-  if (auto found = options.hosts.find(bare); !found.empty()) return answer_all(answer_source::hosts, found, bare);
-  // resolv.conf "options no-aaaa": the AAAA question is never asked.
-  const FamilySet asked = families & (options.config.no_aaaa ? FamilySet::only(Family::v4) : FamilySet::both());
-  if (families.v6 && !asked.v6) {
-    v6_.result = error_event(errc::family_unavailable, answer_source::dns, bare);
-    deliver(v6_);
+  host_ = host;
+  bare_ = bare;
+  if (options.sources.sources.empty()) return fail_all(errc::host_not_found, answer_source::hosts, bare);
+  begin_source(0);
+}
+
+// ---- the walk over the hosts: line ------------------------------------------
+
+bool LookupPlan::last_source() const { return source_ + 1 >= options_->sources.sources.size(); }
+
+std::string_view LookupPlan::system_service() const { return options_->sources.sources[source_].name; }
+
+void LookupPlan::begin_source(std::size_t i) {
+  source_ = i;
+  source_success_ = false;
+  dns_active_ = false;
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->wanted || s->delivered) continue;
+    s->done = false;
+    s->result.reset();
   }
-  candidates_ = candidate_names(host, options.config);
-  if (candidates_.empty()) return fail_all(errc::bad_host_name, answer_source::validation, host);
-  auto as_is = std::find_if(candidates_.begin(), candidates_.end(), [&](const auto& c) { return iequals(c, bare); });
+  const HostsSource& src = options_->sources.sources[i];
+  if (src.is_files()) return files_source();
+  if (src.is_dns()) return dns_source();
+  if (auto known = foreseen_status(src.name, bare_)) {
+    for (FamilyState* s : {&v6_, &v4_}) {
+      if (!s->wanted || s->delivered) continue;
+      SystemAnswer a{*known, {}, "not a name it answers"};
+      record(*s, to_event(s->family, a, src.name, bare_));
+      source_done(*s, *known);
+    }
+    return decide_source();
+  }
+  for (FamilyState* s : {&v6_, &v4_})
+    if (s->wanted && !s->delivered) s->system_due = true;
+}
+
+// glibc's files service: a name it lists is SUCCESS for the lookup, with or
+// without an address of each family (getaddrinfo asks it for both at once).
+void LookupPlan::files_source() {
+  const auto found = options_->hosts.find(bare_);
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->wanted || s->delivered) continue;
+    ResolveEvent e = error_event({}, answer_source::hosts, bare_);
+    for (const auto& a : found)
+      if (a.family() == s->family) e.addresses.push_back(a);
+    if (found.empty()) e.error = errc::host_not_found;
+    else if (e.addresses.empty()) e.error = errc::no_data;
+    record(*s, std::move(e));
+    source_done(*s, found.empty() ? SourceStatus::notfound : SourceStatus::success);
+  }
+  decide_source();
+}
+
+void LookupPlan::dns_source() {
+  dns_active_ = true;
+  winner_ = false;
+  candidate_ = 0;
+  for (FamilyState* s : {&v6_, &v4_}) {
+    s->had_nodata = false;
+    s->failure = {};
+  }
+  // resolv.conf "options no-aaaa": the AAAA question is never asked.
+  if (v6_.wanted && !v6_.delivered && options_->config.no_aaaa) {
+    record(v6_, error_event(errc::family_unavailable, answer_source::dns, bare_));
+    source_done(v6_, SourceStatus::notfound);
+  }
+  candidates_ = candidate_names(host_, options_->config);
+  if (candidates_.empty()) {
+    for (FamilyState* s : {&v6_, &v4_}) {
+      if (!s->wanted || s->delivered || s->done) continue;
+      record(*s, error_event(errc::bad_host_name, answer_source::validation, host_));
+      source_done(*s, SourceStatus::notfound);
+    }
+    return decide_source();
+  }
+  auto as_is = std::find_if(candidates_.begin(), candidates_.end(), [&](const auto& c) { return iequals(c, bare_); });
   as_is_ = static_cast<std::size_t>(as_is - candidates_.begin());
-  as_is_first_ = as_is_ == 0 && std::count(bare.begin(), bare.end(), '.') >= options.config.ndots;
+  as_is_first_ = as_is_ == 0 && std::count(bare_.begin(), bare_.end(), '.') >= options_->config.ndots;
+  start_candidate();
+  if (v6_.done) decide_source();  // no-aaaa: AAAA's part is known already
+}
+
+void LookupPlan::on_system(Family f, SystemAnswer answer) {
+  FamilyState& s = state(f);
+  SourceStatus status = SourceStatus::notfound;
+  record(s, to_event(f, answer, system_service(), bare_, &status));
+  source_done(s, status);
+  decide_source();
+}
+
+// The current source has family s's result (in s.result): addresses go out
+// at once, an error waits for the source's status.
+void LookupPlan::source_done(FamilyState& s, SourceStatus status) {
+  s.done = true;
+  s.status = status;
+  if (status == SourceStatus::success) {
+    source_success_ = true;
+    deliver(s);
+  }
+}
+
+namespace {
+
+// The error worth reporting when no source found the name: a failure
+// (no answer, a service that failed) over "the name exists" (NODATA) over
+// "not found"; the later source on a tie.
+int weight(const ResolveEvent& e) {
+  if (e.error == errc::host_not_found || e.error == errc::bad_host_name) return 0;
+  if (e.error == errc::no_data || e.error == errc::no_address || e.error == errc::family_unavailable) return 1;
+  return 2;
+}
+
+// glibc's order among the statuses of a service asked for both families.
+int strength(SourceStatus s) {
+  switch (s) {
+    case SourceStatus::success: return 3;
+    case SourceStatus::tryagain: return 2;
+    case SourceStatus::unavail: return 1;
+    case SourceStatus::notfound: return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Once the source's outcome is known: deliver, or go on to the next source
+// with what is still missing (nsswitch.conf's action for the status).
+void LookupPlan::decide_source() {
+  bool all_done = true;
+  SourceStatus status = SourceStatus::notfound;
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->wanted || s->delivered) continue;
+    if (!s->done) {
+      all_done = false;
+      continue;
+    }
+    if (strength(s->status) > strength(status)) status = s->status;
+  }
+  const bool last = last_source();
+  if (source_success_ || (!all_done && last) || (all_done && (last || options_->sources.sources[source_].action(status) ==
+                                                                             SourceAction::return_))) {
+    for (FamilyState* s : {&v6_, &v4_}) {
+      if (!s->wanted || s->delivered || !s->done) continue;
+      if (!source_success_ && s->kept && weight(*s->kept) > weight(*s->result)) s->result = std::move(*s->kept);
+      deliver(*s);
+    }
+  }
+  if ((v6_.wanted && !v6_.delivered) || (v4_.wanted && !v4_.delivered)) {
+    if (!all_done || source_success_ || last) return;
+    // Every family still missing failed here and the action says continue.
+    for (FamilyState* s : {&v6_, &v4_}) {
+      if (!s->wanted || s->delivered) continue;
+      if (!s->kept || weight(*s->result) >= weight(*s->kept)) s->kept = std::move(s->result);
+    }
+    return begin_source(source_ + 1);
+  }
+  finished_ = true;
+  dns_active_ = false;
 }
 
 void LookupPlan::answer_all(std::string_view source, const std::vector<IpAddress>& addresses,
@@ -87,7 +235,7 @@ void LookupPlan::fail_all(std::error_code ec, std::string_view source, std::stri
 void LookupPlan::start_candidate() {
   winner_ = false;
   for (FamilyState* s : {&v6_, &v4_}) {
-    if (!s->wanted || s->delivered) continue;
+    if (!s->wanted || s->done) continue;
     s->result.reset();
     s->cname_target.clear();
     s->followed.clear();
@@ -197,13 +345,7 @@ void LookupPlan::take_actions(std::vector<PlanAction>& out) {
     out.emplace_back(std::in_place_type<Store>, Store{candidate(), type_of(s->family), std::move(*s->store)});
     s->store.reset();
   }
-  if (!finished_ && !abandoned_) {
-    if (!started_) {
-      started_ = true;
-      start_candidate();
-    }
-    decide();
-  }
+  if (!finished_ && !abandoned_ && dns_active_) decide();
   for (FamilyState* s : {&v6_, &v4_}) {
     if (!s->deliver_due) continue;
     s->deliver_due = false;
@@ -214,6 +356,11 @@ void LookupPlan::take_actions(std::vector<PlanAction>& out) {
     if (!s->ask_due) continue;
     s->ask_due = false;
     out.emplace_back(std::in_place_type<Ask>, Ask{s->family, asked_name(s->family)});
+  }
+  for (FamilyState* s : {&v6_, &v4_}) {
+    if (!s->system_due) continue;
+    s->system_due = false;
+    out.emplace_back(std::in_place_type<AskSystem>, AskSystem{s->family, system_service(), bare_});
   }
 }
 
@@ -226,8 +373,9 @@ void LookupPlan::decide() {
   const std::size_t next = next_candidate();
   const bool last = next == candidates_.size();
   bool all_done = true, all_failed = true;
+  std::vector<FamilyState*> ended;
   for (FamilyState* s : {&v6_, &v4_}) {
-    if (!s->wanted || s->delivered) continue;
+    if (!s->wanted || s->done) continue;
     if (s->result && (!s->result->error || winner_ || last)) {
       // As glibc's res_search: a NODATA anywhere, else a server failure, beats
       // NXDOMAIN; a failure that stopped the lookup is reported as it is.
@@ -242,19 +390,31 @@ void LookupPlan::decide() {
           s->result->server = s->failure_server;
         }
       }
-      deliver(*s);
+      s->done = true;
+      ended.push_back(s);
     }
-    all_done = all_done && s->delivered;
-    all_failed = all_failed && (s->delivered || (s->result && s->result->error));
+    all_done = all_done && s->done;
+    all_failed = all_failed && (s->done || (s->result && s->result->error));
   }
-  if (all_done) {
-    finished_ = true;
-    return;
-  }
-  if (!winner_ && all_failed && !last) {
+  if (all_done) dns_active_ = false;
+  else if (!winner_ && all_failed && !last) {
     candidate_ = next;
     start_candidate();
   }
+  if (ended.empty()) return;
+  for (FamilyState* s : ended) source_done(*s, dns_status(*s));
+  decide_source();
+}
+
+// What glibc's dns service would have returned for the family's result.
+SourceStatus LookupPlan::dns_status(const FamilyState& s) const {
+  const std::error_code& e = s.result->error;
+  if (!e) return SourceStatus::success;
+  if (e == errc::host_not_found || e == errc::no_data || e == errc::no_address || e == errc::family_unavailable ||
+      e == errc::bad_host_name)
+    return SourceStatus::notfound;
+  if (s.walk == Walk::stop) return SourceStatus::unavail;
+  return SourceStatus::tryagain;
 }
 
 // The candidate to ask once every family of the current one has failed, or
@@ -263,7 +423,7 @@ void LookupPlan::decide() {
 std::size_t LookupPlan::next_candidate() const {
   Walk walk = Walk::next;
   for (const FamilyState* s : {&v6_, &v4_})
-    if (s->wanted && !s->delivered && s->result && s->result->error) walk = std::max(walk, s->walk);
+    if (s->wanted && !s->done && s->result && s->result->error) walk = std::max(walk, s->walk);
   const std::size_t end = candidates_.size();
   const std::size_t following = candidate_ + 1 < end ? candidate_ + 1 : end;
   switch (walk) {

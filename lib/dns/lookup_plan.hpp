@@ -16,6 +16,7 @@
 #include "heyes/address.hpp"
 #include "message.hpp"
 #include "heyes/dns/resolver.hpp"
+#include "system_answer.hpp"
 
 namespace heyes::dns::detail {
 
@@ -38,14 +39,30 @@ struct Deliver {
   ResolveEvent event;
 };
 
-using PlanAction = std::variant<Ask, Store, Deliver>;
+// Ask an NSS service of the hosts: line other than files and dns (through
+// the system, on the worker pool) for name and family. The views are
+// valid until the plan's next input for that family.
+struct AskSystem {
+  Family family = Family::v6;
+  std::string_view service;
+  std::string_view name;
+};
+
+using PlanAction = std::variant<Ask, Store, Deliver, AskSystem>;
 
 // One lookup's decisions, fed one input at a time: no I/O, no clock, no
 // asio. The constructor settles what needs no question (an address
-// literal, an invalid name, a localhost name, the hosts file); then each
-// search-list candidate is asked for both families at once, AAAA first, and
-// the answers (from the cache or from a query) decide. Inputs only record;
-// take_actions() decides and says what to do.
+// literal, an invalid name, a localhost name); then the sources of the
+// hosts: line are walked in order, each ending with a status whose action
+// says whether the walk stops (nsswitch.conf, as glibc's getaddrinfo):
+// files is the hosts file; dns asks each search-list candidate for both
+// families at once, AAAA first, and the answers (from the cache or from a
+// query) decide; any other service is asked for each family (AskSystem).
+// A family's addresses are delivered as soon as they are found (a source
+// that finds addresses for either family ends with SUCCESS); a family's
+// error waits for the source's status, unless no source follows. Inputs
+// only record; take_actions() decides and says what to do. options must
+// outlive the plan.
 class LookupPlan {
  public:
   LookupPlan(std::string_view host, FamilySet families, const ResolverOptions& options);
@@ -58,6 +75,8 @@ class LookupPlan {
   // answered with ("SERVFAIL") and that server, empty when none did.
   void on_failure(Family f, std::error_code ec, FailureKind kind = FailureKind::unanswered, std::string rcode = {},
                   std::string server = {});
+  // The answer to an AskSystem for f.
+  void on_system(Family f, SystemAnswer answer);
   // Deliver nothing more and ask nothing more; responses still give their Store.
   void abandon() noexcept { abandoned_ = true; }
 
@@ -73,6 +92,9 @@ class LookupPlan {
   FamilySet wanted() const noexcept { return {v6_.wanted, v4_.wanted}; }
   // The name family f is being asked about now (after an Ask for it).
   std::string_view asked_name(Family f) const;
+  // The service and name of the AskSystem in progress.
+  std::string_view system_service() const;
+  std::string_view system_name() const noexcept { return bare_; }
 
  private:
   // What the current candidate's failure means for the search walk, in
@@ -84,9 +106,13 @@ class LookupPlan {
     explicit FamilyState(Family f) : family(f) {}
     Family family;
     bool wanted = false;
-    bool delivered = false;
+    bool delivered = false;              // its final event is decided
+    bool done = false;                   // the current source has its result for it
     bool deliver_due = false;            // take_actions() owes its Deliver
     bool ask_due = false;                // take_actions() owes an Ask
+    bool system_due = false;             // take_actions() owes an AskSystem
+    SourceStatus status = SourceStatus::notfound;  // of the current source's result
+    std::optional<ResolveEvent> kept;    // the telling error of the sources before
     std::optional<CachedAnswer> store;   // take_actions() owes this Store
     std::optional<ResolveEvent> result;  // of the current candidate
     // The name asked is the current candidate, or the CNAME target being
@@ -104,6 +130,13 @@ class LookupPlan {
   const FamilyState& state(Family f) const { return f == Family::v6 ? v6_ : v4_; }
   const std::string& candidate() const { return candidates_[candidate_]; }
   void settle(std::string_view host, FamilySet families, const ResolverOptions& options);
+  void begin_source(std::size_t i);
+  void files_source();
+  void dns_source();
+  void source_done(FamilyState& s, SourceStatus status);
+  void decide_source();
+  bool last_source() const;
+  SourceStatus dns_status(const FamilyState& s) const;
   void answer_all(std::string_view source, const std::vector<IpAddress>& addresses, std::string_view name);
   void fail_all(std::error_code ec, std::string_view source, std::string_view name);
   void start_candidate();
@@ -118,7 +151,12 @@ class LookupPlan {
   std::size_t as_is_ = 0;        // the index of the name as-is among the candidates
   bool as_is_first_ = false;     // tried first for its dots (ndots): its failure never ends the walk
   std::chrono::seconds max_ttl_, max_negative_ttl_;
-  bool started_ = false;         // the first candidate was asked
+  const ResolverOptions* options_ = nullptr;
+  std::string host_;             // as given (a trailing dot makes it absolute)
+  std::string bare_;             // without the trailing dot
+  std::size_t source_ = 0;       // the hosts: line's source being asked
+  bool source_success_ = false;  // it found addresses for a family
+  bool dns_active_ = false;      // it is dns, with its search walk
   bool winner_ = false;          // the current candidate gave addresses for a family
   bool abandoned_ = false;
   bool finished_ = false;

@@ -15,6 +15,7 @@
 #include "heyes/error.hpp"
 #include "heyes/trace.hpp"
 #include "lookup_plan.hpp"
+#include "system_lookup.hpp"
 
 namespace heyes::dns {
 namespace detail {
@@ -22,10 +23,16 @@ namespace detail {
 // What answer_now() could not finish, for start(): the plan, and in order the
 // events it decided and the families whose asks missed the cache (the
 // queries start() sends).
+// A family's question to another name service (an AskSystem), for the replay.
+struct SystemAsked {
+  Family family;
+};
+using ReplayStep = std::variant<ResolveEvent, Family, SystemAsked>;
+
 struct PendingLookup {
   explicit PendingLookup(LookupPlan p) : plan(std::move(p)) {}
   LookupPlan plan;
-  std::vector<std::variant<ResolveEvent, Family>> replay;
+  std::vector<ReplayStep> replay;
 };
 
 }  // namespace detail
@@ -33,7 +40,9 @@ struct PendingLookup {
 namespace {
 
 using detail::Ask;
+using detail::AskSystem;
 using detail::Deliver;
+using detail::ReplayStep;
 using detail::LookupPlan;
 using detail::PlanAction;
 using detail::Store;
@@ -97,6 +106,8 @@ void run_plan(ResolverImpl& r, LookupPlan& plan, std::vector<PlanAction>& action
           sink.send(ask->family, ask->name);
       } else if (auto* store = std::get_if<Store>(&action)) {
         r.cache().store(store->name, store->type, std::move(store->answer), now);
+      } else if (auto* system = std::get_if<AskSystem>(&action)) {
+        sink.ask_system(system->family);
       } else {
         sink.deliver(std::get<Deliver>(action).event);
       }
@@ -108,16 +119,22 @@ void run_plan(ResolverImpl& r, LookupPlan& plan, std::vector<PlanAction>& action
 // events and misses in their order (what start() replays).
 struct PrepareSink {
   std::vector<ResolveEvent>& events;
-  std::vector<std::variant<ResolveEvent, Family>>& replay;
+  std::vector<ReplayStep>& replay;
   bool missed = false;
   bool halted() const noexcept { return false; }
+  void miss() {
+    if (missed) return;
+    missed = true;
+    for (auto& e : events) replay.emplace_back(std::move(e));
+    events.clear();
+  }
   void send(Family f, std::string_view) {
-    if (!missed) {
-      missed = true;
-      for (auto& e : events) replay.emplace_back(std::move(e));
-      events.clear();
-    }
+    miss();
     replay.emplace_back(f);
+  }
+  void ask_system(Family f) {
+    miss();
+    replay.emplace_back(detail::SystemAsked{f});
   }
   void deliver(ResolveEvent& e) {
     if (missed)
@@ -148,6 +165,7 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   // The run_plan sink.
   bool halted() const noexcept { return closed_; }
   void send(Family f, std::string_view name);
+  void ask_system(Family f);
   void deliver(const ResolveEvent& e);
 
  private:
@@ -158,6 +176,7 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   void replay();
   void pump();
   void on_exchange(Family f, detail::ExchangeResult r);
+  void on_system(Family f, detail::SystemAnswer a);
   void close_all();
   bool stopped() const noexcept { return stopped_.load(); }
   detail::Exchange*& current(Family f) { return f == Family::v6 ? v6_exchange_ : v4_exchange_; }
@@ -182,6 +201,9 @@ class LookupImpl final : public Resolver::Lookup, public std::enable_shared_from
   std::vector<std::unique_ptr<detail::Exchange>> exchanges_;
   detail::Exchange* v6_exchange_ = nullptr;  // asking now, for each family
   detail::Exchange* v4_exchange_ = nullptr;
+  // The other name service's calls in flight, for each family (owned by
+  // their pending wait, which owns this lookup until it completes).
+  std::weak_ptr<detail::SystemCall> v6_call_, v4_call_;
   std::optional<unsigned> rotation_;  // taken at the first query
   bool abandoned_ = false;
   bool closed_ = false;
@@ -235,6 +257,8 @@ void LookupImpl::replay() {
     if (closed_) return;
     if (const auto* f = std::get_if<Family>(&step))
       send(*f, pending_->plan.asked_name(*f));
+    else if (const auto* s = std::get_if<detail::SystemAsked>(&step))
+      ask_system(s->family);
     else
       deliver(std::get<ResolveEvent>(step));
   }
@@ -267,6 +291,27 @@ void LookupImpl::send(Family f, std::string_view name) {
   current(f) = exchanges_.back().get();
 }
 
+// The service's blocking call runs on the worker pool; its answer comes
+// back on the strand (or TRYAGAIN once the time limit is over).
+void LookupImpl::ask_system(Family f) {
+  const auto& plan = pending_->plan;
+  auto work = [service = std::string(plan.system_service()), name = std::string(plan.system_name()), f] {
+    return detail::nss_lookup(service, name, f);
+  };
+  (f == Family::v6 ? v6_call_ : v4_call_) = detail::start_system_call(
+      strand_, std::move(work), resolver_->opts().name_service_timeout,
+      [self = shared_from_this(), f](detail::SystemAnswer a) { self->on_system(f, std::move(a)); });
+}
+
+void LookupImpl::on_system(Family f, detail::SystemAnswer a) {
+  (f == Family::v6 ? v6_call_ : v4_call_).reset();
+  if (closed_) return;
+  guarded([&] {
+    pending_->plan.on_system(f, std::move(a));
+    pump();
+  });
+}
+
 void LookupImpl::on_exchange(Family f, detail::ExchangeResult r) {
   current(f) = nullptr;
   if (closed_) return;
@@ -296,6 +341,8 @@ void LookupImpl::close_all() {
   closed_ = true;
   for (auto* e : {std::exchange(v6_exchange_, nullptr), std::exchange(v4_exchange_, nullptr)})
     if (e) e->cancel();
+  for (auto* c : {&v6_call_, &v4_call_})
+    if (auto call = std::exchange(*c, {}).lock()) call->cancel();
   linger_.cancel();
   std::lock_guard lock(deliver_mu_);
   on_event_ = nullptr;
@@ -339,10 +386,12 @@ std::error_code detail::combine_resolve_errors(std::error_code v6, std::error_co
   return v6 ? v6 : v4 ? v4 : make_error_code(errc::no_address);
 }
 
-ResolverOptions ResolverOptions::from_system(const std::string& resolv_conf, const std::string& hosts) {
+ResolverOptions ResolverOptions::from_system(const std::string& resolv_conf, const std::string& hosts,
+                                             const std::string& nsswitch_conf) {
   ResolverOptions o;
   o.config = load_resolv_conf(resolv_conf).value;
   o.hosts = HostsTable::from_file(hosts);  // read at the first lookup that needs it
+  o.sources = load_nsswitch_hosts(nsswitch_conf).value;
   return o;
 }
 
@@ -363,7 +412,7 @@ Resolver::Prepared Resolver::answer_now(std::string_view host, FamilySet familie
   static thread_local std::vector<PlanAction> actions;
   Prepared out;
   out.events_.reserve(2);
-  std::vector<std::variant<ResolveEvent, Family>> replay;
+  std::vector<ReplayStep> replay;
   LookupPlan plan(host, families, self.opts());
   PrepareSink sink{out.events_, replay};
   run_plan(self, plan, actions, sink);

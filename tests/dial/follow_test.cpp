@@ -36,7 +36,7 @@ IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 // a test starts a server there: no test asks a server it did not start.
 struct Files : heyes::test::SystemFilesDir {
   Files() : SystemFilesDir("heyes-follow-dial", "nameserver 127.0.0.21\noptions timeout:1 attempts:1\n", "127.0.0.1 h.follow.test\n", "precedence ::ffff:0:0/96 100\n") {}
-  SystemFiles system() const { return {resolv().string(), hosts().string(), gai().string()}; }
+  SystemFiles system() const { return {resolv().string(), hosts().string(), gai().string(), nsswitch().string()}; }
 };
 
 // Working listeners on 127.0.0.1:P and 127.0.0.2:P (one port, so that a

@@ -31,9 +31,11 @@ struct Files : heyes::test::SystemFilesDir {
 // A SystemConfig as a Dialer from those files makes it, started at t0.
 struct Watch {
   explicit Watch(const Files& f, std::chrono::milliseconds interval = 5000ms) {
-    FollowedFiles files{f.resolv().string(), f.hosts().string(), f.gai().string()};
-    SystemConfig::Stamps stamps{stamp_of(files.resolv_conf), stamp_of(files.hosts), stamp_of(files.gai_conf)};
-    dns::ResolverOptions o = dns::ResolverOptions::from_system(files.resolv_conf, files.hosts);
+    FollowedFiles files{f.resolv().string(), f.hosts().string(), f.gai().string(), f.nsswitch().string()};
+    SystemConfig::Stamps stamps{stamp_of(files.resolv_conf), stamp_of(files.hosts), stamp_of(files.gai_conf),
+                                stamp_of(files.nsswitch_conf)};
+    dns::ResolverOptions o =
+        dns::ResolverOptions::from_system(files.resolv_conf, files.hosts, files.nsswitch_conf);
     ConfigSnapshot first;
     first.policy = std::make_shared<const PolicyTable>(PolicyTable::system(nullptr, files.gai_conf));
     first.nat64 = std::make_shared<Nat64State>(Nat64Options{}, o.config);
@@ -171,6 +173,26 @@ TEST_CASE("gai.conf changed, malformed, removed") {
   auto e = w.config->current(w.t0 + 20s).snapshot;
   CHECK(!v4_first(*e->policy));
   CHECK(e->policy->precedences() == PolicyTable::rfc6724().precedences());
+}
+
+TEST_CASE("nsswitch.conf changed: the new hosts: line; malformed: the old one stays; removed: glibc's default") {
+  Files f;
+  Watch w(f);
+  auto sources = [&](TimePoint at) { return w.config->current(at).snapshot->resolver->options().sources.to_string(); };
+  CHECK(sources(w.t0) == "files dns");
+  write_file(f.nsswitch(), "passwd: files\nhosts: files mdns4_minimal [NOTFOUND=return] dns\n");
+  auto c = w.config->current(w.t0 + 5s);
+  CHECK(c.snapshot->generation == 1);
+  CHECK(c.snapshot->resolver->options().sources.to_string() == "files mdns4_minimal [NOTFOUND=return] dns");
+  REQUIRE(c.notes.size() == 1);
+  CHECK(c.notes[0].find("nsswitch.conf changed: re-read (hosts: files mdns4_minimal") != std::string::npos);
+  write_file(f.nsswitch(), "hosts: files [NOTFOUND=banana] dns\n");
+  CHECK(sources(w.t0 + 10s) == "files mdns4_minimal [NOTFOUND=return] dns");
+  REQUIRE(w.told.size() == 1);
+  CHECK(w.told[0].find("nsswitch.conf:1:") != std::string::npos);
+  CHECK(w.told[0].find("the configuration read before is kept") != std::string::npos);
+  fs::remove(f.nsswitch());
+  CHECK(sources(w.t0 + 15s) == dns::HostsSources::glibc_default().to_string());
 }
 
 TEST_CASE("reload() re-reads at once, changed or not") {

@@ -13,6 +13,7 @@ using namespace heyes;
 using namespace heyes::dns;
 using namespace std::chrono_literals;
 using detail::Ask;
+using detail::AskSystem;
 using detail::CachedAnswer;
 using detail::Deliver;
 using detail::LookupPlan;
@@ -34,6 +35,9 @@ std::vector<std::string> step(LookupPlan& plan) {
       out.push_back("ask " + std::string(to_string(ask->family)) + " " + std::string(ask->name));
     } else if (const auto* store = std::get_if<Store>(&a)) {
       out.push_back("store " + std::string(store->name));
+    } else if (const auto* system = std::get_if<AskSystem>(&a)) {
+      out.push_back("system " + std::string(to_string(system->family)) + " " + std::string(system->service) + " " +
+                    std::string(system->name));
     } else {
       const ResolveEvent& e = std::get<Deliver>(a).event;
       std::string what = e.error ? e.error == errc::no_data          ? std::string("no_data")
@@ -312,4 +316,139 @@ TEST_CASE("rcode: none for a timeout, and none when a NODATA decides the error")
   CHECK(step(nodata) == Steps{"ask ipv4 www"});
   nodata.on_cached(Family::v4, negative(errc::host_not_found));
   CHECK(rcode_of_event(nodata) == " ");
+}
+
+// ---- the walk over nsswitch.conf's hosts: line ---------------------------------
+
+namespace {
+
+ResolverOptions with_sources(const char* line, const char* hosts = "192.0.2.77 printer.lan\n") {
+  ResolverOptions o;
+  o.sources = parse_nsswitch_hosts(std::string("hosts: ") + line + "\n", "nsswitch.conf", ParseMode::strict).value;
+  o.hosts = parse_hosts(hosts, "hosts").value;
+  return o;
+}
+
+detail::SystemAnswer found(const char* address) { return {SourceStatus::success, {ip(address)}, {}}; }
+detail::SystemAnswer status(SourceStatus s) { return {s, {}, "said so"}; }
+
+Message nxdomain(const std::string& name, RecordType type) {
+  Message m = response(name, type, {});
+  m.header.rcode = Rcode::nxdomain;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("sources: files answers first; another service is asked per family, and its NOTFOUND=return stops the walk") {
+  auto o = with_sources("files mdns4_minimal [NOTFOUND=return] dns");
+  LookupPlan listed("printer.lan", FamilySet::both(), o);
+  CHECK(step(listed) == Steps{"event ipv6 no_data hosts", "event ipv4 192.0.2.77 hosts"});
+
+  LookupPlan local("printer.local", FamilySet::both(), o);
+  CHECK(step(local) == Steps{"system ipv6 mdns4_minimal printer.local", "system ipv4 mdns4_minimal printer.local"});
+  local.on_system(Family::v6, status(SourceStatus::notfound));
+  CHECK(step(local).empty());  // the status waits for both families
+  local.on_system(Family::v4, status(SourceStatus::notfound));
+  CHECK(step(local) == Steps{"event ipv6 nxdomain mdns4_minimal", "event ipv4 nxdomain mdns4_minimal"});
+  CHECK(local.finished());
+
+  // UNAVAIL goes on to dns.
+  auto full = with_sources("files mdns4 [NOTFOUND=return] dns");
+  LookupPlan other("www.example", FamilySet::both(), full);
+  CHECK(step(other).size() == 2);
+  other.on_system(Family::v6, status(SourceStatus::unavail));
+  other.on_system(Family::v4, status(SourceStatus::unavail));
+  CHECK(step(other) == Steps{"ask ipv6 www.example", "ask ipv4 www.example"});
+  // mdns4_minimal looks only at .local names: UNAVAIL for any other, without a call.
+  LookupPlan skipped("www.example", FamilySet::both(), o);
+  CHECK(step(skipped) == Steps{"ask ipv6 www.example", "ask ipv4 www.example"});
+}
+
+TEST_CASE("sources: myhostname is asked only for the names it answers") {
+  auto o = with_sources("files myhostname dns");
+  LookupPlan other("www.example", FamilySet::both(), o);
+  CHECK(step(other) == Steps{"ask ipv6 www.example", "ask ipv4 www.example"});
+  LookupPlan gateway("_gateway", FamilySet::only(Family::v4), o);
+  CHECK(step(gateway) == Steps{"system ipv4 myhostname _gateway"});
+}
+
+TEST_CASE("sources: a service's addresses for one family go out at once, and its SUCCESS ends the walk") {
+  auto o = with_sources("files mymachines dns");
+  LookupPlan plan("box", FamilySet::both(), o);
+  CHECK(step(plan).size() == 2);
+  plan.on_system(Family::v4, found("192.0.2.5"));
+  CHECK(step(plan) == Steps{"event ipv4 192.0.2.5 mymachines"});
+  plan.on_system(Family::v6, status(SourceStatus::notfound));
+  CHECK(step(plan) == Steps{"event ipv6 nxdomain mymachines"});
+  CHECK(plan.finished());
+}
+
+TEST_CASE("sources: after dns, a family's error waits for the other; both NXDOMAIN go on to the next service") {
+  auto o = with_sources("files dns mymachines");
+  LookupPlan plan("box", FamilySet::both(), o);
+  CHECK(step(plan) == Steps{"ask ipv6 box", "ask ipv4 box"});
+  plan.on_response(Family::v6, nxdomain("box", RecordType::aaaa));
+  CHECK(step(plan).empty());
+  plan.on_response(Family::v4, nxdomain("box", RecordType::a));
+  CHECK(step(plan) == Steps{"system ipv6 mymachines box", "system ipv4 mymachines box"});
+  plan.on_system(Family::v6, found("2001:db8::5"));
+  plan.on_system(Family::v4, found("192.0.2.5"));
+  CHECK(step(plan) == Steps{"event ipv6 2001:db8::5 mymachines", "event ipv4 192.0.2.5 mymachines"});
+
+  // An answer from dns for either family: the other service is never asked.
+  LookupPlan answered("box", FamilySet::both(), o);
+  step(answered);
+  answered.on_response(Family::v6, nxdomain("box", RecordType::aaaa));
+  answered.on_response(Family::v4, response("box", RecordType::a, {Record::a("box", ip("192.0.2.6"), 60)}));
+  CHECK(step(answered) == Steps{"store box", "event ipv6 nxdomain dns", "event ipv4 192.0.2.6 dns"});
+  CHECK(answered.finished());
+}
+
+TEST_CASE("sources: dns [!UNAVAIL=return] files (glibc's default before 2.35): files only when no server is there") {
+  auto o = with_sources("dns [!UNAVAIL=return] files", "192.0.2.77 printer\n");
+  LookupPlan nx("printer", FamilySet::both(), o);
+  CHECK(step(nx) == Steps{"ask ipv6 printer", "ask ipv4 printer"});
+  nx.on_response(Family::v6, nxdomain("printer", RecordType::aaaa));
+  nx.on_response(Family::v4, nxdomain("printer", RecordType::a));
+  CHECK(step(nx) == Steps{"event ipv6 nxdomain dns", "event ipv4 nxdomain dns"});
+
+  LookupPlan down("printer", FamilySet::both(), o);
+  step(down);
+  down.on_failure(Family::v6, errc::dns_server_failure, detail::FailureKind::unreachable);
+  down.on_failure(Family::v4, errc::dns_server_failure, detail::FailureKind::unreachable);
+  CHECK(step(down) == Steps{"event ipv6 no_data hosts", "event ipv4 192.0.2.77 hosts"});
+}
+
+TEST_CASE("sources: glibc's default (no nsswitch.conf) is files, then dns") {
+  ResolverOptions o;
+  o.sources = HostsSources::glibc_default();
+  o.hosts = parse_hosts("192.0.2.77 printer\n", "hosts").value;
+  LookupPlan plan("printer", FamilySet::both(), o);
+  CHECK(step(plan) == Steps{"event ipv6 no_data hosts", "event ipv4 192.0.2.77 hosts"});
+}
+
+TEST_CASE("sources: when no source finds the name, the telling error is kept (a timeout over a later NOTFOUND)") {
+  auto o = with_sources("dns mymachines");
+  LookupPlan plan("box", FamilySet::only(Family::v4), o);
+  CHECK(step(plan) == Steps{"ask ipv4 box"});
+  plan.on_failure(Family::v4, errc::dns_timeout, detail::FailureKind::unanswered);
+  CHECK(step(plan) == Steps{"system ipv4 mymachines box"});
+  plan.on_system(Family::v4, status(SourceStatus::notfound));
+  CHECK(step(plan) == Steps{"event ipv4 " + make_error_code(errc::dns_timeout).message() + " dns"});
+
+  // A service that fails: name_service_failure, with what it said.
+  auto last = with_sources("files mdns4");
+  LookupPlan failing("box", FamilySet::only(Family::v6), last);
+  CHECK(step(failing) == Steps{"system ipv6 mdns4 box"});
+  failing.on_system(Family::v6, status(SourceStatus::tryagain));
+  CHECK(step(failing) == Steps{"event ipv6 " + make_error_code(errc::name_service_failure).message() + " mdns4"});
+}
+
+TEST_CASE("sources: the last source delivers a family's error without waiting for the other family") {
+  auto o = with_sources("files dns");
+  LookupPlan plan("box", FamilySet::both(), o);
+  step(plan);
+  plan.on_response(Family::v6, nxdomain("box", RecordType::aaaa));
+  CHECK(step(plan) == Steps{"event ipv6 nxdomain dns"});
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -323,6 +324,7 @@ TEST_CASE("nsswitch: to_string and the defaults") {
 
 TEST_CASE("nsswitch: files: missing, unreadable, without hosts:, a directory") {
   heyes::test::SystemFilesDir dir("heyes-nsswitch-test", "", "", "");
+  std::filesystem::remove(dir.nsswitch());
   auto missing = load_nsswitch_hosts((dir.dir / "nsswitch.conf").string());
   CHECK(missing.value == HostsSources::glibc_default());
   CHECK(missing.warnings.empty());

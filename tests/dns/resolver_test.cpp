@@ -669,14 +669,18 @@ TEST_CASE("an io_context destroyed with queries outstanding frees the lookup and
   CHECK(open_fds() == before);
 }
 
-TEST_CASE("ResolverOptions::from_system reads the given resolv.conf and hosts files") {
+TEST_CASE("ResolverOptions::from_system reads the given resolv.conf, hosts and nsswitch.conf files") {
   const auto dir = std::filesystem::temp_directory_path() / ("heyes-dns-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     std::ofstream(dir / "resolv.conf") << "nameserver 192.0.2.53\nsearch corp.example\noptions ndots:2 attempts:3\n";
     std::ofstream(dir / "hosts") << "# test\n192.0.2.9 printer printer.corp.example\n";
+    std::ofstream(dir / "nsswitch.conf") << "passwd: files\nhosts: files dns\n";
   }
-  auto o = ResolverOptions::from_system((dir / "resolv.conf").string(), (dir / "hosts").string());
+  auto o = ResolverOptions::from_system((dir / "resolv.conf").string(), (dir / "hosts").string(),
+                                        (dir / "nsswitch.conf").string());
+  CHECK(o.sources == HostsSources::files_dns());
+  CHECK(!o.sources.is_default);
   REQUIRE(o.config.nameservers.size() == 1);
   CHECK(o.config.nameservers[0] == Nameserver{ip("192.0.2.53"), 53});
   CHECK(o.config.attempts == 3);

@@ -9,6 +9,7 @@
 
 #include "heyes/diagnostic.hpp"
 #include "heyes/dial/options.hpp"
+#include "heyes/dns/name_resolver.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "heyes/race/history.hpp"
 
@@ -26,10 +27,17 @@ struct SystemFiles {
   std::string resolv_conf = "/etc/resolv.conf";
   std::string hosts = "/etc/hosts";
   std::string gai_conf = "/etc/gai.conf";
+  std::string nsswitch_conf = "/etc/nsswitch.conf";
 };
 
 struct DialerOptions {
-  dns::ResolverOptions resolver;                    // nameservers, search list, hosts, cache size
+  dns::ResolverOptions resolver;                    // nameservers, search list, hosts, nsswitch sources, cache size
+  // Where names are resolved instead of heyes's own resolver (the seam,
+  // heyes/dns/name_resolver.hpp): system_name_resolver() for getaddrinfo,
+  // or the caller's own. Null: heyes's resolver, from resolver above.
+  // Address literals never reach it; the NAT64 discovery still asks
+  // resolver's nameservers.
+  std::shared_ptr<NameResolver> name_resolver;
   std::shared_ptr<const PolicyTable> policy;        // null = PolicyTable::system()
   bool history = true;                              // keep a connection history
   race::History::Options history_options;
@@ -51,8 +59,9 @@ struct DialerOptions {
   // Following the machine (docs/config.md): the Dialer re-reads the system
   // files it uses when they change. It follows resolv.conf while resolver.config
   // is still what from_system() read from it, the hosts file while
-  // resolver.hosts is still that file's table, and gai.conf while policy is
-  // null; a value the caller set or changed is kept as it is. The files are
+  // resolver.hosts is still that file's table, nsswitch.conf while
+  // resolver.sources is still what was read from it, and gai.conf while
+  // policy is null; a value the caller set or changed is kept as it is. The files are
   // stat()ed at most once per config_check_interval (and at the next dial
   // after a DNS failure), by the dial that finds the interval over; only a
   // changed file is read. Zero: never checked (reload() still re-reads).
@@ -73,7 +82,8 @@ struct DialerOptions {
   // gai.conf (at /etc/gai.conf) is followed, when policy is null.
   std::shared_ptr<const detail::SystemOrigin> system_origin;
 
-  // resolv.conf (with RES_OPTIONS, LOCALDOMAIN), hosts and gai.conf, leniently.
+  // resolv.conf (with RES_OPTIONS, LOCALDOMAIN), hosts, nsswitch.conf's
+  // hosts: line and gai.conf, leniently.
   static DialerOptions from_system(const SystemFiles& files = {});
 };
 

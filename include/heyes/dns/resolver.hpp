@@ -17,6 +17,7 @@
 #include "heyes/address.hpp"
 #include "heyes/dns/config.hpp"
 #include "heyes/dns/hosts.hpp"
+#include "heyes/dns/nsswitch.hpp"
 
 namespace heyes::dns {
 namespace detail {
@@ -37,13 +38,18 @@ struct ResolveEvent {
   std::vector<IpAddress> addresses;  // empty when error is set
   std::chrono::seconds ttl{0};
   std::error_code error;             // heyes::errc::host_not_found, no_data, dns_timeout, dns_server_failure, ...
-  std::string source;                // heyes::answer_source: "literal", "localhost", "hosts", "cache", "dns", "validation"
+  // heyes::answer_source ("literal", "localhost", "hosts", "cache", "dns",
+  // "validation", "getaddrinfo"), or the nsswitch.conf service that answered
+  // ("myhostname", "mdns4_minimal", ...).
+  std::string source;
   std::string name;                  // the name the addresses belong to (after search list / CNAME)
   // An error from DNS: the response code of the last server that answered
   // the question with an error ("SERVFAIL", "REFUSED", "NOTIMP", ...) and
   // that server ("127.0.0.1:5353", "/tcp" added over TCP). Empty when no
   // server did (timeouts, unreachable servers), for NXDOMAIN and NODATA
   // (error says them) and for every other source.
+  // An error of another name service: what it said ("not found", "cannot
+  // load libnss_x.so.2", "no answer within 5000 ms") is in rcode.
   std::string rcode;
   std::string server;
   // Taken out of a DNS answer (addresses is what is left; when nothing is,
@@ -60,17 +66,27 @@ struct QueryNote {
 
 struct ResolverOptions {
   ResolverConfig config;                    // nameservers, search list, ndots, timeout, attempts, rotate...
-  HostsTable hosts;                         // consulted before DNS
+  HostsTable hosts;                         // the files source
+  // Where names come from, in order, and what each outcome does next (the
+  // hosts: line of nsswitch.conf). files and dns are heyes's own (hosts,
+  // and the cache and DNS); any other service is asked through its NSS
+  // module, one call per family on a small worker pool (docs/dns.md).
+  HostsSources sources = HostsSources::files_dns();
+  // The longest wait for one call to such a service; then it counts as
+  // TRYAGAIN (the call itself runs on, and its answer is dropped).
+  std::chrono::milliseconds name_service_timeout{5000};
   std::size_t cache_entries = 1024;         // LRU bound; 0 disables the cache
   std::chrono::seconds max_ttl{3600};       // positive entries are capped at this
   std::chrono::seconds max_negative_ttl{300};
   std::chrono::seconds server_cooldown{30}; // a failed server is skipped this long (unless none is left)
   std::chrono::milliseconds try_timeout{0}; // per try; overrides config.timeout when > 0 (tests, tools)
 
-  // /etc/resolv.conf (with RES_OPTIONS, LOCALDOMAIN), leniently, and /etc/hosts
-  // (HostsTable::from_file: read at the first lookup that needs it).
+  // /etc/resolv.conf (with RES_OPTIONS, LOCALDOMAIN), leniently, /etc/hosts
+  // (HostsTable::from_file: read at the first lookup that needs it) and the
+  // hosts: line of /etc/nsswitch.conf (glibc's default without one).
   static ResolverOptions from_system(const std::string& resolv_conf = "/etc/resolv.conf",
-                                     const std::string& hosts = "/etc/hosts");
+                                     const std::string& hosts = "/etc/hosts",
+                                     const std::string& nsswitch_conf = "/etc/nsswitch.conf");
 };
 
 // Holds the configuration, the cache and the server health; shared by every

@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 # the Boost flavour (meson option asio=boost). The tests: doctest, python3
 # (script tests), cmake (the CMake consumer), dnsmasq (the resolver's interop
 # test and the lab), iproute2 and iptables (the lab's namespaces), tayga and
-# unbound (the NAT64 lab's translator and DNS64 resolvers).
+# unbound (the NAT64 lab's translator and DNS64 resolvers), libnss-myhostname
+# (an NSS service the nsswitch lab asks through glibc's own module).
 packages=(meson ninja-build g++ pkg-config libasio-dev libfmt-dev libboost-dev
-          doctest-dev python3 cmake dnsmasq-base iproute2 iptables tayga unbound)
+          doctest-dev python3 cmake dnsmasq-base iproute2 iptables tayga unbound libnss-myhostname)
 # shellcheck disable=SC2206  # HEYES_EXTRA_PACKAGES is a list of words on purpose
 packages+=(${HEYES_EXTRA_PACKAGES:-})
 missing=()

@@ -2,6 +2,7 @@
 // heyes-connect's command-line parser: option table, value checks, per-mode operand checks.
 #include "cli.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -196,6 +197,15 @@ constexpr OptionSpec kOptions[] = {
        if (v.empty()) fail("option '--hosts': empty file name");
        o.dial.hosts = std::string(v);
      }},
+    {"--nsswitch-conf", true, kDial, [](Options& o, std::string_view v) {
+       if (v.empty()) fail("option '--nsswitch-conf': empty file name");
+       o.dial.nsswitch_conf = std::string(v);
+     }},
+    {"--resolver", true, kDial, [](Options& o, std::string_view v) {
+       if (v == "system") o.dial.system_resolver = true;
+       else if (v == "heyes") o.dial.system_resolver = false;
+       else fail("option '--resolver': expected 'system' or 'heyes', got " + quote(v));
+     }},
     {"--resolve", true, kDial, [](Options& o, std::string_view v) { o.dial.resolve.push_back(parse_resolve(v)); }},
     {"--no-history", false, kDial | kDemo, [](Options& o, std::string_view) { o.dial.history = false; }},
     {"--history-file", true, kDial, [](Options& o, std::string_view v) {
@@ -269,6 +279,12 @@ void check_options(const Options& o) {
       fail("option " + quote(name) + " does not apply to " + name_of(o.mode) + " (try --help)");
   }
   if (o.dial.history_file && !o.dial.history) fail("option '--history-file' conflicts with '--no-history'");
+  // getaddrinfo reads the system's own files and servers.
+  if (o.dial.system_resolver) {
+    for (const char* name : {"--nameserver", "--resolv-conf", "--hosts", "--nsswitch-conf"})
+      if (std::find(o.given.begin(), o.given.end(), name) != o.given.end())
+        fail(std::string("option '") + name + "' conflicts with '--resolver system' (getaddrinfo reads the system's files)");
+  }
   if (o.dial.quiet && o.dial.verbose) fail("option '-q' conflicts with '-v'");
   if (o.dial.quiet && o.dial.json) fail("option '-q' conflicts with '--json'");
 }
@@ -374,7 +390,8 @@ std::string usage_text() {
          "Dial mode: connect to HOST PORT with Happy Eyeballs v2 (RFC 8305), print each event\n"
          "as it happens, then 'connected to ADDRESS port PORT in N ms' (errors on stderr).\n"
          "Demo mode: the same against an in-process DNS server and a black-holed ::1 on loopback\n"
-         "(not with -4, -6, --nameserver, --resolv-conf, --hosts, --resolve, --history-file, --no-addrconfig,\n"
+         "(not with -4, -6, --nameserver, --resolv-conf, --hosts, --nsswitch-conf, --resolver, --resolve,\n"
+         "--history-file, --no-addrconfig, "
          "--nat64-prefix, --no-nat64).\n"
          "SIGINT and SIGTERM cancel the dial and print what was known.\n"
          "\n"
@@ -392,6 +409,10 @@ std::string usage_text() {
          "  --resolve HOST:PORT:ADDR[,ADDR...]  dial these addresses for HOST PORT, no DNS (repeatable)\n"
          "  --resolv-conf FILE    instead of /etc/resolv.conf\n"
          "  --hosts FILE          instead of /etc/hosts\n"
+         "  --nsswitch-conf FILE  instead of /etc/nsswitch.conf (its hosts: line: where names come from)\n"
+         "  --resolver heyes|system  heyes's own resolver (the default), or the system's getaddrinfo,\n"
+         "                        one call per family (not with --nameserver, --resolv-conf, --hosts,\n"
+         "                        --nsswitch-conf)\n"
          "  --no-history          no connection history (RTT, recent failures)\n"
          "  --history-file FILE|default  keep the history in FILE between runs; 'default':\n"
          "                        $XDG_CACHE_HOME/heyes/history (else ~/.cache/heyes/history)\n"

@@ -56,6 +56,8 @@ struct DialSettings {
   std::vector<heyes::dns::Nameserver> nameservers;  // --nameserver (repeatable): replaces resolv.conf's
   std::optional<std::string> resolv_conf;  // --resolv-conf FILE (default /etc/resolv.conf)
   std::optional<std::string> hosts;        // --hosts FILE (default /etc/hosts)
+  std::optional<std::string> nsswitch_conf;  // --nsswitch-conf FILE (default /etc/nsswitch.conf)
+  bool system_resolver = false;            // --resolver system (getaddrinfo); --resolver heyes: false
   std::vector<ResolveOverride> resolve;    // --resolve (repeatable; the last one for HOST:PORT wins)
   bool history = true;                     // --no-history clears it
   std::optional<std::string> history_file;  // --history-file FILE, or "default"

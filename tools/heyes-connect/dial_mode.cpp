@@ -15,6 +15,7 @@
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/dns/config.hpp"
 #include "heyes/dns/hosts.hpp"
+#include "heyes/dns/nsswitch.hpp"
 #include "heyes/dns/resolver.hpp"
 #include "heyes/error.hpp"
 #include "heyes/select/policy.hpp"
@@ -190,14 +191,19 @@ heyes::EventCallback stream_events(const DialLoop* loop, int index) {
 heyes::DialerOptions dialer_options(const Options& o) {
   if (o.dial.resolv_conf) check_readable(*o.dial.resolv_conf, "--resolv-conf");
   if (o.dial.hosts) check_readable(*o.dial.hosts, "--hosts");
+  if (o.dial.nsswitch_conf) check_readable(*o.dial.nsswitch_conf, "--nsswitch-conf");
   heyes::DialerOptions d;
+  if (o.dial.system_resolver) d.name_resolver = heyes::system_name_resolver();
   // The defaults may be missing (glibc's defaults apply then); every file's warnings are shown once.
   auto conf = heyes::dns::load_resolv_conf(o.dial.resolv_conf.value_or("/etc/resolv.conf"));
   print_warnings(conf.warnings);
   auto hosts = heyes::dns::load_hosts(o.dial.hosts.value_or("/etc/hosts"));
   print_warnings(hosts.warnings);
+  auto sources = heyes::dns::load_nsswitch_hosts(o.dial.nsswitch_conf.value_or("/etc/nsswitch.conf"));
+  print_warnings(sources.warnings);
   d.resolver.config = std::move(conf.value);
   d.resolver.hosts = std::move(hosts.value);
+  d.resolver.sources = std::move(sources.value);
   if (!o.dial.nameservers.empty()) d.resolver.config.nameservers = o.dial.nameservers;
   d.policy = std::make_shared<const heyes::PolicyTable>(policy_of(o));
   d.history = o.dial.history;

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "dial_fixture.hpp"
-#include "fake_dns_server.hpp"
-#include "fake_source_lookup.hpp"
+#include "support/fake_dns_server.hpp"
+#include "support/fake_source_lookup.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/dns/hosts.hpp"

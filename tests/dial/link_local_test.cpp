@@ -12,6 +12,7 @@
 // Usage: dial-link-local-test [HEYES_CONNECT] (without it the CLI part is skipped).
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,6 +37,7 @@
 
 #include "heyes/dial.hpp"
 #include "heyes/dial/dialer_options.hpp"
+#include "heyes/heyes.h"
 #include "heyes/select/policy.hpp"
 #include "testing/listeners.hpp"
 #include "testing/test_server.hpp"
@@ -225,6 +227,25 @@ int run_tests(const std::string& heyes_connect, const std::string& service) {
         check(e.source == heyes::answer_source::hosts && e.addresses.size() == 1 &&
                   e.addresses[0].scope_id() == ::if_nametoindex("v1"),
               "(b) the hosts answer carries the zone: " + (e.addresses.empty() ? "" : e.addresses[0].to_string()));
+  }
+
+  {
+    // The C API: the text and the sockaddr of the winner keep the zone.
+    heyes_options o;
+    heyes_options_init(&o);
+    o.timeout_ms = 5000;
+    const char* ns[] = {"127.0.0.1"};  // this namespace's: a literal asks nobody anyway
+    o.nameservers = ns;
+    o.nameserver_count = 1;
+    heyes_result r;
+    heyes_result_init(&r);
+    int fd = heyes_dial("fe80::2%v1", service.c_str(), &o, &r);
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&r.sockaddr);
+    check(fd >= 0 && std::string(r.address) == "fe80::2%v1" && r.sockaddr.ss_family == AF_INET6 &&
+              sin6->sin6_scope_id == ::if_nametoindex("v1"),
+          std::string("(c) heyes_dial(\"fe80::2%v1\"): ") + (fd >= 0 ? r.address : r.detail) + ", sin6_scope_id " +
+              std::to_string(r.sockaddr.ss_family == AF_INET6 ? sin6->sin6_scope_id : 0));
+    if (fd >= 0) ::close(fd);
   }
 
   if (heyes_connect.empty()) {

@@ -261,6 +261,10 @@ int run_tests(const std::string& heyes_connect, const std::string& service) {
                                    " --no-history --timeout 5000 fe80::2%v1 " + service);
     check(lstatus == 0 && lout.find("connected to fe80::2%v1 port " + service) != std::string::npos,
           "(c) heyes-connect fe80::2%v1 connects and says so");
+    auto [rstatus, rout] = capture(heyes_connect + " --resolv-conf " + files.resolv() + " --no-history --timeout 5000" +
+                                   " --resolve ll-given:" + service + ":[fe80::2%v1] ll-given " + service);
+    check(rstatus == 0 && rout.find("connected to fe80::2%v1 port " + service) != std::string::npos,
+          "(c) heyes-connect --resolve ll-given:PORT:[fe80::2%v1] connects and says so");
   }
 
   // (d) A DNS AAAA answer has no zone: dialed as it is, the kernel refuses

@@ -54,12 +54,17 @@ class IpAddress {
 
   static IpAddress v4(std::array<std::uint8_t, 4> b) noexcept;
   static IpAddress v4(std::uint32_t host_order) noexcept;
+  // scope_id is kept for the addresses whose meaning depends on the
+  // interface, link-local unicast (fe80::/10) and ff01::/16, ff02::/16
+  // multicast, and is 0 for every other (the kernel ignores it there and
+  // getpeername() reports 0): "::1%lo" is "::1".
   static IpAddress v6(const Bytes& b, std::uint32_t scope_id = 0) noexcept;
 
   // Parses a literal: dotted-quad IPv4 (exactly four decimal parts), or IPv6
   // in any RFC 4291 text form, optionally in brackets and optionally with a
-  // "%zone" (an interface name or number; IPv6 only). Anything else, including
-  // an empty string, an unknown interface or embedded NULs, gives nullopt.
+  // "%zone" (an interface name or number; IPv6 only; kept as v6() keeps it,
+  // so only on link-local addresses). Anything else, including an empty
+  // string, an unknown interface or embedded NULs, gives nullopt.
   static std::optional<IpAddress> parse(std::string_view text) noexcept;
   // IPv4 in every form inet_aton reads, with nothing after it (glibc's
   // __inet_aton_exact, as getaddrinfo and resolv.conf use it): 1 to 4 parts

@@ -14,6 +14,14 @@ namespace {
 
 constexpr std::array<std::uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
+// Link-local unicast (fe80::/10) and interface- or link-local multicast
+// (ff01::/16, ff02::/16 with any flags): the addresses whose meaning depends
+// on the interface (the kernel's __ipv6_addr_needs_scope_id).
+bool needs_zone(const std::array<std::uint8_t, 16>& b) noexcept {
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;
+  return b[0] == 0xff && ((b[1] & 0x0f) == 1 || (b[1] & 0x0f) == 2);
+}
+
 // Copies text into a NUL-terminated buffer; false when it does not fit or
 // holds a NUL of its own (inet_pton reads C strings).
 template <std::size_t N>
@@ -108,9 +116,12 @@ IpAddress IpAddress::v4(std::uint32_t host_order) noexcept {
 IpAddress IpAddress::v6(const Bytes& b, std::uint32_t scope_id) noexcept {
   IpAddress a;
   a.bytes_ = b;
-  // An IPv4-mapped address is an IPv4 address here, and IPv4 has no zones:
-  // a scope would make it unequal to the same IPv4 and be lost in to_string().
-  a.scope_id_ = a.is_v4() ? 0 : scope_id;
+  // A zone is kept only where the kernel uses one (connect, bind and
+  // getpeername look at sin6_scope_id for these alone): on any other address
+  // "::1%lo" would be unequal to the "::1" the socket reports, two hosts
+  // lines for one destination would be two attempts, and the history would
+  // keep two entries. IPv4 (IPv4-mapped here) has no zones at all.
+  a.scope_id_ = needs_zone(b) ? scope_id : 0;
   return a;
 }
 

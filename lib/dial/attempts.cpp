@@ -62,6 +62,13 @@ tcp::socket Attempts::take(race::AttemptId id, tcp::endpoint& endpoint) {
   if (winner) {
     winner->pending = false;
     endpoint = winner->endpoint;
+    // A link-local address without a zone (a DNS answer) connected through
+    // the interface of a link-local local_address: the socket knows which.
+    if (const auto a = endpoint.address(); a.is_v6() && a.to_v6().is_link_local() && a.to_v6().scope_id() == 0) {
+      asio_error_code ec;
+      auto peer = out.remote_endpoint(ec);
+      if (!ec) endpoint = peer;
+    }
   }
   close_all();
   return out;

@@ -77,6 +77,12 @@ std::optional<Nat64Prefix> Nat64Prefix::parse(std::string_view text, std::string
     say(why, fmt::format("'{}' has no /length", text));
     return std::nullopt;
   }
+  // IpAddress keeps no zone on a global address ("64:ff9b::%1" is 64:ff9b::):
+  // the text says whether one was given.
+  if (text.substr(0, slash).find('%') != std::string_view::npos) {
+    say(why, fmt::format("'{}' has a zone", text.substr(0, slash)));
+    return std::nullopt;
+  }
   auto address = IpAddress::parse(text.substr(0, slash));
   if (!address || text.substr(0, slash).find(':') == std::string_view::npos) {
     say(why, fmt::format("'{}' is not an IPv6 address", text.substr(0, slash)));

@@ -73,6 +73,9 @@ TEST_CASE("prefix validation: the six lengths only, zero bits past the length, z
   CHECK(refusal_of("2001:db8:0:0:ff00::/96").find("\"u\" octet") != std::string::npos);   // RFC 6052: zero for /96 too
   CHECK(refusal_of("::ffff:0:0/96").find("IPv4-mapped") != std::string::npos);
   CHECK(refusal_of("::/64").find("IPv4-mapped") != std::string::npos);
+  // A zone means nothing on a NAT64 prefix; refused, not silently dropped.
+  CHECK(refusal_of("64:ff9b::%1/96").find("has a zone") != std::string::npos);
+  CHECK(refusal_of("64:ff9b::%lo/96").find("has a zone") != std::string::npos);
   CHECK(refusal_of("192.0.2.0/24").find("not an IPv6 address") != std::string::npos);
   CHECK(refusal_of("64:ff9b::").find("no /length") != std::string::npos);
   CHECK(refusal_of("64:ff9b::/x6").find("not a prefix length") != std::string::npos);

@@ -32,7 +32,7 @@ tests = [t for t in info["tests"] if t["name"] in names]
 missing = names - {t["name"] for t in tests}
 if missing:
     sys.exit("tsan: no such test: " + ", ".join(sorted(missing)))
-executables = {t["id"]: t["filename"] for t in info["targets"] if t["type"] == "executable"}
+executables = {t["id"]: t["filename"] for t in info["targets"] if t["type"] in ("executable", "shared library")}
 files = {t["cmd"][0] for t in tests if t["cmd"][0].startswith(root + os.sep)}
 files |= {f for t in tests for d in t["depends"] for f in executables.get(d, [])}
 print("\n".join(sorted({os.path.relpath(f, root) for f in files})))' "$dir" "$@")

@@ -43,7 +43,8 @@ void LookupPlan::settle(std::string_view host, FamilySet families, const Resolve
   if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);
   if (is_localhost_name(bare))
     return answer_all(answer_source::localhost, {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, bare);
-  if (auto found = options.hosts.find(bare); !found.empty()) return answer_all(answer_source::hosts, found, bare);
+  // The name as asked, trailing dot included: glibc's files backend compares it so.
+  if (auto found = options.hosts.find(host); !found.empty()) return answer_all(answer_source::hosts, found, bare);
   // resolv.conf "options no-aaaa": the AAAA question is never asked.
   const FamilySet asked = families & (options.config.no_aaaa ? FamilySet::only(Family::v4) : FamilySet::both());
   if (families.v6 && !asked.v6) {

@@ -82,6 +82,11 @@ TEST_CASE("a literal, an invalid name, localhost and the hosts file need no ask"
 
   LookupPlan hosts("printer.lan", FamilySet::only(Family::v4), o);
   CHECK(step(hosts) == Steps{"event ipv4 192.0.2.77 hosts"});
+
+  // The hosts file is asked the name as it is: "printer.lan." is not the
+  // file's "printer.lan" (glibc's files backend), so DNS is asked.
+  LookupPlan dotted("printer.lan.", FamilySet::only(Family::v4), o);
+  CHECK(step(dotted) == Steps{"ask ipv4 printer.lan"});
 }
 
 TEST_CASE("both families of a candidate are asked together; NXDOMAIN for both moves on") {

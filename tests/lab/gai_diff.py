@@ -114,6 +114,10 @@ HOSTS = """\
 192.0.2.49 second alias1
 192.0.2.50 inhosts.test
 fe80::1%gd0 linklocal.hosts
+127.1 short.hosts
+192.0.2.53 crlf.hosts
+192.0.2.54 dotted-alias.hosts alias.dotted.
+::1.2.3.4 compat.hosts
 192.0.2.51\ttabbed.hosts   # a comment
 # 192.0.2.52 commented.hosts
 """
@@ -218,6 +222,7 @@ RULE9_BITS = "glibc's rule 9 counts common bits past the source's prefix length;
 DUPLICATE = "heyes keeps one of each address of a name (one attempt per address); glibc returns every line"
 ZONE = "heyes's documented extension: a hosts address may carry an IPv6 %zone (glibc skips the line)"
 BRACKETS = "heyes takes [IPv6] as a literal (the URL form a dial is given); getaddrinfo does not"
+RULE10 = "rule 10 keeps the input order: heyes's is AAAA then A (RFC 8305 3), glibc's A then AAAA or file order"
 RFC3484 = "glibc's built-in table (no gai.conf lines of that kind) is RFC 3484's; heyes uses RFC 6724's"
 
 
@@ -254,7 +259,8 @@ def groups():
         Case("multi.hosts."), Case("dotted.hosts"), Case("dotted.hosts."),
         Case("mapped.hosts", MAPPED), Case("v4only.hosts"), Case("v6only.hosts"), Case("dup.hosts", DUPLICATE),
         Case("alias1"), Case("alias2"), Case("inhosts.test"), Case("linklocal.hosts", ZONE), Case("tabbed.hosts"),
-        Case("commented.hosts"), Case("nothere.hosts"),
+        Case("commented.hosts"), Case("nothere.hosts"), Case("short.hosts"), Case("crlf.hosts"),
+        Case("alias.dotted."), Case("alias.dotted"), Case("compat.hosts"),
         Case("localhost"), Case("localhost.", LOCALHOST), Case("ip6-localhost"), Case("LocalHost"),
     ]))
     g.append(Group("no-localhost", "a hosts file without localhost lines", [
@@ -266,6 +272,8 @@ def groups():
             "4294967295", "4294967296", "1.2.3.256", "1.2.3.4.5", "08.1.2.3", "1.2.3.4 junk", "1.2.3.4.",
             "::1", "::ffff:1.2.3.4", "2001:DB8::A", "fe80::1%lo", "fe80::1%1", "fe80::1%nosuch", "::1%lo",
             "::1%1", "fe80::1%", "[::1]", "2001:db8::1.", " 1.2.3.4", "0", "0x", "1..2",
+            "1.2.3.4%lo", "::1.2.3.4", "ff02::1%lo", "ff05::1%lo", "2001:db8::1%4294967295",
+            "2001:db8::1%4294967296",
         ]
     ]))
     for c in g[-1].cases:
@@ -307,6 +315,15 @@ def groups():
     g.append(Group("single-request", "options single-request rotate (no effect on answers)", [
         Case("www.example.test"), Case("multi.example.test"),
     ], resolv=BASE_RESOLV + "options single-request rotate edns0\n"))
+    g.append(Group("domain-words", "domain with two words: the first one only", [
+        Case("host1"), Case("host2"),
+    ], resolv="domain b.test a.test\n" + BASE_RESOLV))
+    g.append(Group("inet6", "options inet6 (obsolete) and ndots:99 (clamped)", [
+        Case("www.example.test"), Case("x.y"), Case("deep.one.two"),
+    ], resolv=search + "options inet6 ndots:99\n"))
+    g.append(Group("env-localdomain-two", "LOCALDOMAIN with two domains", [
+        Case("host1"), Case("host2"), Case("nd"),
+    ], resolv=BASE_RESOLV, env={"LOCALDOMAIN": "a.test b.test"}))
     g.append(Group("env-localdomain", "LOCALDOMAIN=b.test over search a.test", [
         Case("host1"), Case("host2"),
     ], resolv="search a.test\n" + BASE_RESOLV, env={"LOCALDOMAIN": "b.test"}))
@@ -336,6 +353,18 @@ def groups():
     g.append(Group("gai-scopev4", "gai.conf: scopev4 192.0.2.0/24 site-local", [
         Case(n) for n in ["global-v4", "linklocal-v4", "v4-loopback", "mixed-order"]
     ], hosts=MIXES, gai=GAI_SCOPEV4))
+    g.append(Group("gai-bad-lines", "gai.conf: bad lines among good ones", [
+        Case(n) for n in ["global-v4", "ula-v4", "mixed-order"]
+    ], hosts=MIXES, gai="precedence bogus 7\nlabel ::/0\nfrobnicate yes\n" + GAI_PREFER_V4))
+    g.append(Group("gai-repeated", "gai.conf: one prefix twice", [
+        Case(n) for n in ["global-v4", "mixed-order"]
+    ], hosts=MIXES, gai="precedence ::ffff:0:0/96 100\nprecedence ::ffff:0:0/96 10\n"))
+    g.append(Group("gai-repeated-label", "gai.conf: one label prefix twice", [
+        Case(n) for n in ["sixtofour-v4", "teredo-v4"]
+    ], hosts=MIXES, gai="precedence 2002::/16 50\nlabel 2002::/16 1\n" + GAI_RFC6724))
+    g.append(Group("gai-equal", "gai.conf: IPv4 and IPv6 of equal precedence (rule 10 decides)", [
+        Case("global-v4", RULE10), Case("mixed-order", RULE10), Case("www.example.test", RULE10),
+    ], hosts=MIXES, gai="precedence ::1/128 50\nprecedence ::/0 40\nprecedence ::ffff:0:0/96 40\n"))
     return g
 
 

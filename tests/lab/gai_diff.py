@@ -77,7 +77,10 @@ RECORDS = [
     ("localhost", "A", "192.0.2.30"), ("sub.localhost", "A", "192.0.2.31"),
     ("deep.one.two", "A", "192.0.2.32"),
     ("deep.one.two.a.test", "A", "192.0.2.33"),
-]
+    ("zero.test", "A", "0.0.0.0"), ("zero.test", "AAAA", "::"),
+    ("mcast.test", "A", "224.0.0.1"), ("mcast.test", "A", "192.0.2.34"),
+] + [("big.test", "A", f"203.0.113.{i}") for i in range(1, 41)] + [
+    ("big.test", "AAAA", f"2001:db8:99::{i:x}") for i in range(1, 21)]
 RCODES = [
     ("nd.a.test", "ANY", "NODATA"),
     ("sf.a.test", "ANY", "SERVFAIL"),
@@ -118,6 +121,7 @@ fe80::1%gd0 linklocal.hosts
 192.0.2.53 crlf.hosts
 192.0.2.54 dotted-alias.hosts alias.dotted.
 ::1.2.3.4 compat.hosts
+0.0.0.0 blocked.hosts
 192.0.2.51\ttabbed.hosts   # a comment
 # 192.0.2.52 commented.hosts
 """
@@ -223,6 +227,8 @@ DUPLICATE = "heyes keeps one of each address of a name (one attempt per address)
 ZONE = "heyes's documented extension: a hosts address may carry an IPv6 %zone (glibc skips the line)"
 BRACKETS = "heyes takes [IPv6] as a literal (the URL form a dial is given); getaddrinfo does not"
 RULE10 = "rule 10 keeps the input order: heyes's is AAAA then A (RFC 8305 3), glibc's A then AAAA or file order"
+UNDIALABLE = "heyes leaves out of a DNS answer what no connection can go to (0.0.0.0, ::, multicast)"
+HOSTALIASES = "heyes does not read HOSTALIASES (hostname(7)), a glibc resolver feature"
 RFC3484 = "glibc's built-in table (no gai.conf lines of that kind) is RFC 3484's; heyes uses RFC 6724's"
 
 
@@ -260,7 +266,7 @@ def groups():
         Case("mapped.hosts", MAPPED), Case("v4only.hosts"), Case("v6only.hosts"), Case("dup.hosts", DUPLICATE),
         Case("alias1"), Case("alias2"), Case("inhosts.test"), Case("linklocal.hosts", ZONE), Case("tabbed.hosts"),
         Case("commented.hosts"), Case("nothere.hosts"), Case("short.hosts"), Case("crlf.hosts"),
-        Case("alias.dotted."), Case("alias.dotted"), Case("compat.hosts"),
+        Case("alias.dotted."), Case("alias.dotted"), Case("compat.hosts"), Case("blocked.hosts"),
         Case("localhost"), Case("localhost.", LOCALHOST), Case("ip6-localhost"), Case("LocalHost"),
     ]))
     g.append(Group("no-localhost", "a hosts file without localhost lines", [
@@ -283,7 +289,8 @@ def groups():
         Case("v4only.example.test"), Case("v6only.example.test"), Case("nosuch.example.test"),
         Case("nodata.test"), Case("servfail.test"), Case("refused.test"), Case("half.test"),
         Case("alias.test"), Case("alias2.test"), Case("dangling.test"), Case("bad_name.test"),
-        Case("-leading.test"), Case("a..b.test"),
+        Case("-leading.test"), Case("a..b.test"), Case("big.test"),
+        Case("zero.test", UNDIALABLE), Case("mcast.test", UNDIALABLE),
     ]))
     search = "search a.test b.test\n" + BASE_RESOLV
     g.append(Group("search", "search a.test b.test, ndots 1", [
@@ -324,6 +331,12 @@ def groups():
     g.append(Group("env-localdomain-two", "LOCALDOMAIN with two domains", [
         Case("host1"), Case("host2"), Case("nd"),
     ], resolv=BASE_RESOLV, env={"LOCALDOMAIN": "a.test b.test"}))
+    g.append(Group("env-hostaliases", "HOSTALIASES maps a one-label name", [
+        Case("myalias", HOSTALIASES), Case("www.example.test"),
+    ], env={"HOSTALIASES": "@ETC@/aliases"}))
+    g.append(Group("env-res-options-flags", "RES_OPTIONS=no-tld-query over a search list", [
+        Case("tld"), Case("host2"),
+    ], resolv="search a.test\n" + BASE_RESOLV, env={"RES_OPTIONS": "no-tld-query"}))
     g.append(Group("env-localdomain", "LOCALDOMAIN=b.test over search a.test", [
         Case("host1"), Case("host2"),
     ], resolv="search a.test\n" + BASE_RESOLV, env={"LOCALDOMAIN": "b.test"}))
@@ -436,6 +449,7 @@ class Lab:
     def write_files(self, group):
         files = {"resolv.conf": group.resolv, "hosts": group.hosts, "nsswitch.conf": NSSWITCH,
                  "gai.conf": group.gai if group.gai is not None else ""}
+        files["aliases"] = "myalias www.example.test\n"
         for name, text in files.items():
             with open(os.path.join(self.etc, name), "w") as f:
                 f.write(text)
@@ -443,7 +457,7 @@ class Lab:
     def run_group(self, group):
         self.write_files(group)
         env = ["env", "-u", "LOCALDOMAIN", "-u", "RES_OPTIONS", "-u", "HOSTALIASES"]
-        env += [f"{k}={v}" for k, v in group.env.items()]
+        env += [f"{k}={v.replace('@ETC@', self.etc)}" for k, v in group.env.items()]
         cmd = ["ip", "netns", "exec", self.ns] + env + [self.opts.compare] + [c.name for c in group.cases]
         # No gai.conf: ip netns exec binds only files that exist, so the
         # empty one is removed and the host's /etc/gai.conf would show
@@ -549,6 +563,9 @@ def main():
                 if same:
                     agreed += 1
                     mark = "agree" if not case.expect else "agree (expected a difference: update the list)"
+                    g_error, h_error = result["glibc"]["error"], result["heyes"]["error"]
+                    if g_error != h_error:  # the same class, another code (NONAME, NODATA)
+                        mark += f" ({g_error} / {h_error})"
                 elif case.expect:
                     expected += 1
                     mark = f"expected difference: {case.expect}"

@@ -317,7 +317,8 @@ def groups():
         Case("tld"), Case("host2"), Case("x.y"),
     ], resolv="search a.test\n" + BASE_RESOLV + "options no-tld-query\n"))
     g.append(Group("no-aaaa", "options no-aaaa", [
-        Case("www.example.test"), Case("v6only.example.test"), Case("multi.hosts"),
+        Case("www.example.test"), Case("v6only.example.test"), Case("multi.hosts"), Case("v6only.hosts"),
+        Case("localhost"), Case("::1"), Case("alias.test"),
     ], resolv=BASE_RESOLV + "options no-aaaa\n"))
     g.append(Group("single-request", "options single-request rotate (no effect on answers)", [
         Case("www.example.test"), Case("multi.example.test"),
@@ -331,6 +332,12 @@ def groups():
     g.append(Group("env-localdomain-two", "LOCALDOMAIN with two domains", [
         Case("host1"), Case("host2"), Case("nd"),
     ], resolv=BASE_RESOLV, env={"LOCALDOMAIN": "a.test b.test"}))
+    g.append(Group("no-server", "a nameserver nothing listens on (ECONNREFUSED)", [
+        Case("www.example.test"), Case("host1"), Case("multi.hosts"),
+    ], resolv="search a.test\nnameserver 127.0.0.2\noptions timeout:1 attempts:1\n"))
+    g.append(Group("empty-resolv", "an empty resolv.conf: the defaults (127.0.0.1, ndots 1)", [
+        Case("www.example.test"), Case("nosuch.example.test"),
+    ], resolv=""))
     g.append(Group("env-hostaliases", "HOSTALIASES maps a one-label name", [
         Case("myalias", HOSTALIASES), Case("www.example.test"),
     ], env={"HOSTALIASES": "@ETC@/aliases"}))

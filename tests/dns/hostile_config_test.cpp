@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Hostile input for the configuration parsers: huge lines, NULs, huge numbers, 10^5 lines, odd files. Wide time bounds.
+// Hostile input for the configuration parsers (resolv.conf, hosts, nsswitch.conf): huge lines, NULs, huge numbers, 10^5 lines, odd files. Wide time bounds.
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
@@ -11,10 +11,12 @@
 
 #include "heyes/dns/config.hpp"
 #include "heyes/dns/hosts.hpp"
+#include "heyes/dns/nsswitch.hpp"
 
 using heyes::Family;
 using heyes::ParseMode;
 using heyes::dns::parse_hosts;
+using heyes::dns::parse_nsswitch_hosts;
 using heyes::dns::parse_resolv_conf;
 
 namespace {
@@ -126,6 +128,43 @@ TEST_CASE("hosts: a 10 MB line, NULs, every byte value") {
   auto r = parse_hosts(all + "\n192.0.2.1 " + all + "\n" + std::string("192.0.2.2 before\0after\n", 24), "h");
   CHECK(r.value.lookup("before", Family::v4).size() == 1);
   CHECK(r.value.lookup("after", Family::v4).empty());
+}
+
+TEST_CASE("nsswitch.conf: a 10 MB line, 10^5 sources, 10^5 lines, brackets, every byte value") {
+  within_bound([] {
+    auto r = parse_nsswitch_hosts("hosts: files\nhosts: " + std::string(10'000'000, 'x') + "\n", "n");
+    CHECK(r.value.sources.size() == 1);  // the long line ignored, the first kept
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].message.size() < 200);
+  });
+  within_bound([] {
+    // Sources and action lists without end on one line of 1 MB: bounded, and still all checked.
+    std::string line = "hosts:";
+    while (line.size() < 1'000'000) line += " s [!NOTFOUND=return SUCCESS=continue]";
+    auto r = parse_nsswitch_hosts(line + "\n", "n");
+    CHECK(r.value.is_default);  // longer than a line may be: ignored
+    std::string many = "hosts:";
+    for (int i = 0; i < 100'000; ++i) many += " s" + std::to_string(i % 7);
+    r = parse_nsswitch_hosts(repeat_lines(many.substr(0, 4000), 250), "n");
+    CHECK(r.value.sources.size() == 32);
+    CHECK(r.warnings.size() == 101);
+  });
+  within_bound([] {
+    auto r = parse_nsswitch_hosts(repeat_lines("hosts: files [NOTFOUND=return] dns", 100'000), "n");
+    CHECK(r.value.to_string() == "files [NOTFOUND=return] dns");
+    CHECK(r.warnings.size() == 101);  // "given again", bounded
+    r = parse_nsswitch_hosts(repeat_lines("hosts: [[[[[[[[[[[[", 100'000) + repeat_lines("]]]]]:::::", 100'000), "n");
+    CHECK(r.value.sources.empty());
+    CHECK(r.warnings.size() == 101);
+    r = parse_nsswitch_hosts(repeat_lines("hosts: a [" + std::string(3000, '!'), 10), "n");
+    CHECK(r.value.sources.empty());
+    CHECK(r.warnings.size() == 1);  // glibc stops reading at the first bad list
+  });
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  auto r = parse_nsswitch_hosts(all + "\nhosts: " + all + "\n" + std::string("hosts: before\0after\n", 20), "n");
+  CHECK(r.value.to_string() == "before");
+  CHECK(heyes::dns::load_nsswitch_hosts("/dev/zero").value.is_default);
 }
 
 TEST_CASE("names and literals: huge and odd inputs") {

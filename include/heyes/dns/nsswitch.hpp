@@ -17,7 +17,9 @@ enum class SourceStatus : std::uint8_t { success, notfound, unavail, tryagain };
 
 // What the walk over the sources does after a status: stop there with that
 // outcome, or ask the next source. glibc's "merge" is only for the group
-// database; on a hosts: line it is read as "continue" with a warning.
+// database; on a hosts: line glibc's getaddrinfo stops the walk there
+// ("The hosts database does not support MERGE"), so it is read as "return"
+// with a warning.
 enum class SourceAction : std::uint8_t { return_, continue_ };
 
 // One source of the hosts: line: "files", "dns", or any other NSS service
@@ -42,7 +44,8 @@ struct HostsSources {
   // No nsswitch.conf, or no hosts: line in it: glibc's built-in default.
   bool is_default = false;
 
-  // glibc's default for hosts when nsswitch.conf has none: "dns [!UNAVAIL=return] files".
+  // glibc's default for hosts when nsswitch.conf has none: "files dns" since
+  // glibc 2.35 (nss_database.c; "dns [!UNAVAIL=return] files" before).
   static HostsSources glibc_default();
   // "files" then "dns", each with the default actions (what heyes did before it read nsswitch.conf).
   static HostsSources files_dns();
@@ -52,11 +55,14 @@ struct HostsSources {
   friend bool operator==(const HostsSources&, const HostsSources&) = default;
 };
 
-// Reads the hosts: line of nsswitch.conf text as glibc does (database names
-// and statuses and actions case-insensitive, '#' comments, the last hosts:
-// line wins; every other database is ignored). A malformed hosts: line is
-// what glibc makes of it, with a Diagnostic naming file:line in lenient mode;
-// strict mode throws ParseError.
+// Reads the hosts: line of nsswitch.conf text as glibc 2.36 does (database
+// names case-sensitive, statuses and actions not; a line whose first word is
+// no database, "#..." included, is ignored, but a '#' after "hosts:" starts
+// no comment; a last line without '\n' is ignored; the last hosts: line
+// wins; other databases only count when their action list is malformed:
+// glibc then rejects the whole file, and no source is asked). A malformed
+// line is what glibc makes of it, with a Diagnostic naming file:line in
+// lenient mode; strict mode throws ParseError.
 Parsed<HostsSources> parse_nsswitch_hosts(std::string_view text, std::string_view file_name,
                                           ParseMode mode = ParseMode::lenient);
 

@@ -71,7 +71,10 @@ class IpAddress {
   // separated by dots, each decimal, octal (leading 0) or hex (0x); the last
   // part fills the bytes left ("127.1", "0x7f.0.0.1", "2130706433").
   static std::optional<IpAddress> parse_inet_aton(std::string_view text) noexcept;
-  // A numeric host as getaddrinfo reads it: parse_inet_aton, else parse().
+  // A numeric host as getaddrinfo reads it: parse_inet_aton, else parse(),
+  // except that a zone given by interface name is taken only on link-local
+  // unicast and interface/link-local multicast addresses, as glibc
+  // ("fe80::1%lo", "::1%1"; not "::1%lo"). Brackets are accepted (a heyes extension).
   // What a dial and a lookup take as an address literal; to_string() prints
   // the canonical form ("127.1" -> "127.0.0.1").
   static std::optional<IpAddress> parse_numeric_host(std::string_view text) noexcept;

@@ -96,7 +96,20 @@ std::optional<IpAddress> IpAddress::parse_inet_aton(std::string_view text) noexc
 
 std::optional<IpAddress> IpAddress::parse_numeric_host(std::string_view text) noexcept {
   if (auto v4 = parse_inet_aton(text)) return v4;
-  return parse(text);
+  auto a = parse(text);
+  if (!a || text.find('%') == std::string_view::npos) return a;
+  // glibc's __inet6_scopeid_pton, as getaddrinfo reads a zone: an interface
+  // name only for link-local unicast and interface- or link-local multicast
+  // (the scopes an interface names), a decimal number for any address.
+  // "::1%lo" is no literal there (EAI_NONAME), nor here.
+  std::string_view zone = text.substr(text.find('%') + 1);
+  if (!zone.empty() && zone.back() == ']') zone.remove_suffix(1);
+  const bool number = std::all_of(zone.begin(), zone.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const auto& b = a->bytes();
+  const bool link_scope = (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
+                          (b[0] == 0xff && ((b[1] & 0x0f) == 1 || (b[1] & 0x0f) == 2));
+  if (!number && !link_scope) return std::nullopt;
+  return a;
 }
 
 std::string_view to_string(Family f) noexcept { return f == Family::v4 ? "ipv4" : "ipv6"; }

@@ -98,8 +98,8 @@ constexpr std::array<FlagOption, 10> kFlagOptions{{
     {"edns0", &ResolverConfig::edns0},
     {"single-request-reopen", nullptr},  // heyes always uses one socket per query
     {"single-request", nullptr},         // heyes always has both queries in flight (RFC 8305)
-    {"no_tld_query", nullptr},
-    {"no-tld-query", nullptr},
+    {"no_tld_query", &ResolverConfig::no_tld_query},
+    {"no-tld-query", &ResolverConfig::no_tld_query},
     {"no-reload", nullptr},
     {"use-vc", &ResolverConfig::use_vc},
     {"trust-ad", nullptr},
@@ -410,7 +410,9 @@ std::vector<std::string> candidate_names(std::string_view name, const ResolverCo
     if (!suffix.empty() && suffix.back() == '.') suffix.remove_suffix(1);
     add(suffix.empty() ? std::string(name) : std::string(name) + '.' + std::string(suffix));
   }
-  add(std::string(name));
+  // glibc's RES_NOTLDQUERY: after a search list, a name without a dot is
+  // not asked as-is (unless it was, first for ndots:0 or for a "." suffix).
+  if (dots > 0 || !config.no_tld_query) add(std::string(name));
   return out;
 }
 

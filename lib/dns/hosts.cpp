@@ -35,13 +35,10 @@ std::string_view next_word(std::string_view& rest) noexcept {
   return word;
 }
 
-std::string_view without_trailing_dot(std::string_view name) noexcept {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  return name;
-}
-
-// The table key: lower case, one trailing dot dropped.
-std::string key_of(std::string_view name) { return detail::to_lower(without_trailing_dot(name)); }
+// The table key: lower case. A trailing dot stays: glibc's files backend
+// compares the name asked with each name of a line as they are
+// (strcasecmp), so "host." matches only a line that says "host.".
+std::string key_of(std::string_view name) { return detail::to_lower(name); }
 
 // An address field: IPv4 dotted quad or IPv6 (glibc's inet_pton); heyes also
 // takes an IPv6 %zone. Brackets are not a hosts-file form.
@@ -171,11 +168,11 @@ struct HostsTable::File {
     return found;
   }
 
-  // Every line naming key, in file order (key is lower case, without its
-  // trailing dot); nothing when the file cannot be read whole.
+  // Every line naming key, in file order (key is lower case); nothing when
+  // the file cannot be read whole.
   std::vector<IpAddress> scan(const std::string& key) const {
     std::vector<IpAddress> out;
-    auto wanted = [&](std::string_view w) { return detail::iequals(without_trailing_dot(w), key); };
+    auto wanted = [&](std::string_view w) { return detail::iequals(w, key); };
     auto add = [&](std::string_view, const IpAddress& a) { return add_bounded(out, a); };
     std::string error;
     bool whole = heyes::detail::scan_config_file(path, error, kMaxScannedBytes, [&](std::string_view line) {

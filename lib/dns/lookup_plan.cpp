@@ -84,7 +84,8 @@ void LookupPlan::begin_source(std::size_t i) {
 // glibc's files service: a name it lists is SUCCESS for the lookup, with or
 // without an address of each family (getaddrinfo asks it for both at once).
 void LookupPlan::files_source() {
-  const auto found = options_->hosts.find(bare_);
+  // The name as asked, trailing dot included: glibc's files backend compares it so.
+  const auto found = options_->hosts.find(host_);
   for (FamilyState* s : {&v6_, &v4_}) {
     if (!s->wanted || s->delivered) continue;
     ResolveEvent e = error_event({}, answer_source::hosts, bare_);
@@ -105,6 +106,7 @@ void LookupPlan::dns_source() {
   for (FamilyState* s : {&v6_, &v4_}) {
     s->had_nodata = false;
     s->failure = {};
+    s->first_error = {};
   }
   // resolv.conf "options no-aaaa": the AAAA question is never asked.
   if (v6_.wanted && !v6_.delivered && options_->config.no_aaaa) {
@@ -272,6 +274,13 @@ void LookupPlan::on_failure(Family f, std::error_code ec, FailureKind kind, std:
   ResolveEvent e = error_event(ec, answer_source::dns, asked_name(f));
   e.rcode = std::move(rcode);
   e.server = std::move(server);
+  // Only a SERVFAIL counts against a later NXDOMAIN (glibc's got_servfail);
+  // after a timeout or a refusal, the as-is try's own answer is the error.
+  if (kind == FailureKind::servfail) {
+    s.failure = e.error;
+    s.failure_rcode = e.rcode;
+    s.failure_server = e.server;
+  }
   record(s, std::move(e));
 }
 
@@ -330,10 +339,10 @@ void LookupPlan::on_response(Family f, const Message& response) {
 void LookupPlan::record(FamilyState& s, ResolveEvent e) {
   e.family = s.family;
   if (e.error == errc::no_data) s.had_nodata = true;
-  if (e.error && e.error != errc::no_data && e.error != errc::host_not_found) {
-    s.failure = e.error;
-    s.failure_rcode = e.rcode;
-    s.failure_server = e.server;
+  if (dns_active_ && e.error && candidate_ == as_is_ && as_is_first_ && !s.first_error) {
+    s.first_error = e.error;
+    s.first_rcode = e.rcode;
+    s.first_server = e.server;
   }
   s.result = std::move(e);
 }
@@ -377,10 +386,15 @@ void LookupPlan::decide() {
   for (FamilyState* s : {&v6_, &v4_}) {
     if (!s->wanted || s->done) continue;
     if (s->result && (!s->result->error || winner_ || last)) {
-      // As glibc's res_search: a NODATA anywhere, else a server failure, beats
-      // NXDOMAIN; a failure that stopped the lookup is reported as it is.
+      // As glibc's res_search: the error of the name tried first for its
+      // dots, else a NODATA anywhere, else a SERVFAIL, beats the last
+      // answer; a failure that stopped the lookup is reported as it is.
       if (s->result->error && !winner_ && s->walk != Walk::stop) {
-        if (s->had_nodata) {
+        if (s->first_error) {
+          s->result->error = s->first_error;
+          s->result->rcode = s->first_rcode;
+          s->result->server = s->first_server;
+        } else if (s->had_nodata) {
           s->result->error = errc::no_data;
           s->result->rcode.clear();
           s->result->server.clear();

@@ -122,8 +122,12 @@ class LookupPlan {
     Walk walk = Walk::next;              // of the current candidate's result
     std::chrono::seconds chain_ttl{0};
     bool had_nodata = false;
-    std::error_code failure;  // a timeout or server failure on some candidate
+    std::error_code failure;  // a SERVFAIL on some candidate (glibc's got_servfail)
     std::string failure_rcode, failure_server;  // failure's response code and server, if a server gave one
+    // The error of the name tried first for its dots (glibc's saved_herrno):
+    // when nothing is found, it is the lookup's error.
+    std::error_code first_error;
+    std::string first_rcode, first_server;
   };
 
   FamilyState& state(Family f) { return f == Family::v6 ? v6_ : v4_; }

@@ -38,21 +38,19 @@ constexpr DefaultRow kDefaultRows[] = {
 constexpr int kDefaultPrecedence = 40;
 constexpr int kDefaultLabel = 1;
 
-// Sorts longest prefix first and keeps, of rows with one prefix, the last
-// one; adds the "/0" row when missing (O(n log n): files may be large).
+// Sorts longest prefix first and keeps, of rows with one prefix, the first
+// one (glibc sorts the rows stably by length and takes the first match);
+// adds the "/0" row when missing (O(n log n): files may be large).
 std::vector<PolicyEntry> normalise(std::vector<PolicyEntry> rows, const Prefix& all, int all_value) {
   for (auto& r : rows) r.prefix = Prefix::of(r.prefix.address, r.prefix.length);
-  rows.insert(rows.begin(), PolicyEntry{all, all_value});  // first: any later row wins
+  rows.push_back(PolicyEntry{all, all_value});  // last: any row of the file wins over it
   std::stable_sort(rows.begin(), rows.end(), [](const PolicyEntry& a, const PolicyEntry& b) {
     if (a.prefix.length != b.prefix.length) return a.prefix.length > b.prefix.length;
     return a.prefix.address.bytes() < b.prefix.address.bytes();
   });
   std::vector<PolicyEntry> out;
   for (const auto& r : rows) {
-    if (!out.empty() && out.back().prefix == r.prefix)
-      out.back() = r;  // equal prefixes keep file order: the last one wins
-    else
-      out.push_back(r);
+    if (out.empty() || out.back().prefix != r.prefix) out.push_back(r);  // file order kept: the first one wins
   }
   return out;
 }

@@ -107,6 +107,26 @@ TEST_CASE("parse_inet_aton reads what inet_aton reads: 1 to 4 parts, decimal, oc
   CHECK_FALSE(heyes::IpAddress::parse("127.1"));
 }
 
+// getaddrinfo("::1%lo") is EAI_NONAME: glibc's __inet6_scopeid_pton takes an
+// interface name only where an interface is the scope (tests/lab/gai_diff.py).
+TEST_CASE("parse_numeric_host: a zone by name only on link-scope addresses, by number on any") {
+  using heyes::IpAddress;
+  CHECK(IpAddress::parse_numeric_host("fe80::1%lo"));
+  CHECK(IpAddress::parse_numeric_host("[fe80::1%lo]"));
+  CHECK(IpAddress::parse_numeric_host("ff02::1%lo"));
+  CHECK(IpAddress::parse_numeric_host("ff01::1%lo"));
+  // Taken, as glibc does; the zone is dropped (the kernel uses none there).
+  CHECK(IpAddress::parse_numeric_host("::1%1")->scope_id() == 0);
+  CHECK(IpAddress::parse_numeric_host("[2001:db8::1%7]") == IpAddress::parse("2001:db8::1"));
+  CHECK_FALSE(IpAddress::parse_numeric_host("::1%lo"));
+  CHECK_FALSE(IpAddress::parse_numeric_host("[::1%lo]"));
+  CHECK_FALSE(IpAddress::parse_numeric_host("2001:db8::1%lo"));
+  CHECK_FALSE(IpAddress::parse_numeric_host("ff05::1%lo"));
+  CHECK_FALSE(IpAddress::parse_numeric_host("fec0::1%lo"));
+  // IpAddress::parse keeps taking a name on any IPv6 (nameservers, --source).
+  CHECK(IpAddress::parse("::1%lo"));
+}
+
 TEST_CASE("parse_inet_aton agrees with ::inet_aton on 300,000 generated inputs") {
   // Strings over inet_aton's alphabet and structured a.b.c.d forms with
   // boundary values in every base. ::inet_aton also accepts trailing

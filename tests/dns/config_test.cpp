@@ -228,6 +228,9 @@ TEST_CASE("options: glibc's maxima clamped, heyes's own minima raised, atoi numb
   // Flags are matched by prefix, as glibc.
   CHECK(opts("rotatex").rotate);
   CHECK(opts("no-aaaa").no_aaaa);
+  CHECK(opts("no-tld-query").no_tld_query);
+  CHECK(opts("no_tld_query").no_tld_query);
+  CHECK_FALSE(opts("rotate").no_tld_query);
   CHECK_FALSE(opts("rotat").rotate);
   std::vector<heyes::Diagnostic> w;
   ResolverConfig c;
@@ -387,4 +390,21 @@ TEST_CASE("candidate_names: search list, ndots, trailing dot") {
   CHECK(candidate_names("www", c) == Strings{"www.c.example", "www"});
   CHECK(candidate_names("", c).empty());
   CHECK(candidate_names(".", c).empty());
+}
+
+// glibc's res_nsearch with RES_NOTLDQUERY: getaddrinfo("tld") with
+// "search a.test" and "options no-tld-query" never asks "tld" (gai_diff.py).
+TEST_CASE("candidate_names: no-tld-query drops the as-is try of a name without a dot after the search list") {
+  ResolverConfig c = parse_resolv_conf("search a.example b.example\noptions no-tld-query\n", "f").value;
+  REQUIRE(c.no_tld_query);
+  CHECK(candidate_names("www", c) == Strings{"www.a.example", "www.b.example"});
+  CHECK(candidate_names("www.x", c) == Strings{"www.x", "www.x.a.example", "www.x.b.example"});
+  CHECK(candidate_names("www.", c) == Strings{"www"});
+  c.ndots = 0;  // tried first for its dots: it stays
+  CHECK(candidate_names("www", c) == Strings{"www", "www.a.example", "www.b.example"});
+  c.ndots = 1;
+  c.search = {"a.example", "."};  // the root on the list is the as-is try
+  CHECK(candidate_names("www", c) == Strings{"www.a.example", "www"});
+  c.search.clear();  // no search list: nothing was searched, the name is asked
+  CHECK(candidate_names("www", c) == Strings{"www"});
 }

@@ -48,7 +48,7 @@ TEST_CASE("hosts: names, aliases, both families, comments") {
   CHECK(text(t.lookup("ip6-loopback", Family::v6)) == Strings{"::1"});
   CHECK(t.lookup("ip6-loopback", Family::v4).empty());
   CHECK(text(t.lookup("www", Family::v4)) == Strings{"192.0.2.10"});
-  CHECK(text(t.lookup("WEB.Example.", Family::v6)) == Strings{"2001:db8::10"});
+  CHECK(text(t.lookup("WEB.Example", Family::v6)) == Strings{"2001:db8::10"});
   CHECK(t.lookup("the", Family::v4).empty());  // comment words are not names
   CHECK(t.lookup("nowhere", Family::v4).empty());
   CHECK_FALSE(t.empty());
@@ -188,14 +188,40 @@ TEST_CASE("a hosts file over kMaxMappedBytes is scanned per lookup, with the map
         CHECK(text(table->lookup(name, family)) == text(mapped.value.lookup(name, family)));
     }
   }
-  // First match order, both families, duplicates dropped.
-  CHECK(text(scanned.find("multi.test")) ==
-        Strings{"2001:db8::1", "192.0.2.1", "192.0.2.2", "2001:db8::2", "2001:db8::3"});
+  // First match order, both families, duplicates dropped; "MULTI.test." is another name.
+  CHECK(text(scanned.find("multi.test")) == Strings{"2001:db8::1", "192.0.2.1", "2001:db8::2", "2001:db8::3"});
+  CHECK(text(scanned.find("multi.test.")) == Strings{"192.0.2.2"});
   CHECK(scanned.lookup("bounded.test", Family::v4).size() == HostsTable::kMaxAddresses);
   CHECK(text(scanned.find("before-nul.test")) == Strings{"192.0.2.5"});
   // A second lookup of a name comes from the recent results, not the file.
   f.write("192.0.2.77 other.test\n");
   CHECK(text(scanned.lookup("last.test", Family::v4)) == Strings{"192.0.2.9"});
+}
+
+// glibc's files backend compares the name asked with each name of a line
+// as they are (strcasecmp): a trailing dot on one side only is another
+// name, which getaddrinfo then asks DNS for (tests/lab/gai_diff.py).
+TEST_CASE("hosts: a trailing dot is part of the name, on the line and in the question") {
+  auto t = parse_hosts("192.0.2.1 plain.example\n192.0.2.2 dotted.example.\n2001:db8::1 Plain.Example\n", "hosts",
+                       ParseMode::strict)
+               .value;
+  CHECK(text(t.find("plain.example")) == Strings{"192.0.2.1", "2001:db8::1"});
+  CHECK(t.find("plain.example.").empty());
+  CHECK(t.find("dotted.example").empty());
+  CHECK(text(t.find("DOTTED.example.")) == Strings{"192.0.2.2"});
+  CHECK(t.add("plain.example.", *IpAddress::parse("192.0.2.9")));
+  CHECK(text(t.find("plain.example.")) == Strings{"192.0.2.9"});
+  CHECK(text(t.lookup("plain.example", Family::v4)) == Strings{"192.0.2.1"});
+  // A file scanned per lookup (over kMaxMappedBytes) compares the same way.
+  TempFile f;
+  std::string big = "192.0.2.1 plain.example\n192.0.2.2 dotted.example.\n";
+  while (big.size() <= HostsTable::kMaxMappedBytes) big += "0.0.0.0 filler.example\n";
+  f.write(big);
+  const auto scanned = HostsTable::from_file(f.path);
+  CHECK(text(scanned.find("plain.example")) == Strings{"192.0.2.1"});
+  CHECK(scanned.find("plain.example.").empty());
+  CHECK(scanned.find("dotted.example").empty());
+  CHECK(text(scanned.find("dotted.example.")) == Strings{"192.0.2.2"});
 }
 
 TEST_CASE("HostsTable::from_file reads nothing until a lookup needs it") {

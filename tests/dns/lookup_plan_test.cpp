@@ -86,6 +86,11 @@ TEST_CASE("a literal, an invalid name, localhost and the hosts file need no ask"
 
   LookupPlan hosts("printer.lan", FamilySet::only(Family::v4), o);
   CHECK(step(hosts) == Steps{"event ipv4 192.0.2.77 hosts"});
+
+  // The hosts file is asked the name as it is: "printer.lan." is not the
+  // file's "printer.lan" (glibc's files backend), so DNS is asked.
+  LookupPlan dotted("printer.lan.", FamilySet::only(Family::v4), o);
+  CHECK(step(dotted) == Steps{"ask ipv4 printer.lan"});
 }
 
 TEST_CASE("both families of a candidate are asked together; NXDOMAIN for both moves on") {
@@ -451,4 +456,44 @@ TEST_CASE("sources: the last source delivers a family's error without waiting fo
   step(plan);
   plan.on_response(Family::v6, nxdomain("box", RecordType::aaaa));
   CHECK(step(plan) == Steps{"event ipv6 nxdomain dns"});
+}
+
+// glibc's res_nsearch counts only SERVFAIL (got_servfail) against the final
+// answer; a timeout or a refusal ends the walk and the as-is try's NXDOMAIN
+// is the error: getaddrinfo gives EAI_NONAME, not EAI_AGAIN (gai_diff.py).
+TEST_CASE("search walk: after a timeout or a refusal on a domain, the as-is NXDOMAIN is the error") {
+  for (const auto& ec : {timeout, server_failure}) {
+    CAPTURE(ec.message());
+    LookupPlan plan("www", FamilySet::only(Family::v4), seven_domains());
+    step(plan);
+    plan.on_failure(Family::v4, ec, detail::FailureKind::unanswered, ec == server_failure ? "REFUSED" : "",
+                    "192.0.2.53:53");
+    CHECK(step(plan) == Steps{"ask ipv4 www"});
+    plan.on_cached(Family::v4, negative(errc::host_not_found));
+    CHECK(step(plan) == Steps{"event ipv4 nxdomain cache"});
+  }
+}
+
+// glibc's saved_herrno: the name tried first for its dots failed, nothing
+// after it was found: its error is the lookup's, whatever came later.
+TEST_CASE("search walk: the error of the name tried first for its dots is the lookup's error") {
+  LookupPlan plan("db.corp", FamilySet::only(Family::v4), seven_domains());
+  CHECK(step(plan) == Steps{"ask ipv4 db.corp"});
+  plan.on_cached(Family::v4, negative(errc::host_not_found));
+  CHECK(step(plan) == Steps{"ask ipv4 db.corp.d0.example"});
+  plan.on_cached(Family::v4, negative(errc::no_data));  // a NODATA later does not win
+  for (int i = 1; i < 7; ++i) {
+    CHECK(step(plan) == Steps{"ask ipv4 db.corp.d" + std::to_string(i) + ".example"});
+    plan.on_cached(Family::v4, negative(errc::host_not_found));
+  }
+  CHECK(step(plan) == Steps{"event ipv4 nxdomain cache"});
+
+  LookupPlan refused("db.corp", FamilySet::only(Family::v4), seven_domains());
+  step(refused);
+  refused.on_failure(Family::v4, server_failure, detail::FailureKind::unanswered, "REFUSED", "192.0.2.53:53");
+  for (int i = 0; i < 7; ++i) {
+    CHECK(step(refused) == Steps{"ask ipv4 db.corp.d" + std::to_string(i) + ".example"});
+    refused.on_cached(Family::v4, negative(errc::host_not_found));
+  }
+  CHECK(rcode_of_event(refused) == "REFUSED 192.0.2.53:53");
 }

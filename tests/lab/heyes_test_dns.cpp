@@ -3,7 +3,13 @@
 //
 // usage: heyes-test-dns [--listen ADDR[:PORT]] [--lifetime S]
 //                       [--record NAME A|AAAA ADDRESS]... [--delay NAME A|AAAA MS]...
-//                       [--drop NAME A|AAAA]...
+//                       [--drop NAME A|AAAA]... [--rcode NAME A|AAAA|ANY RCODE]...
+//                       [--cname NAME TARGET]...
+// --rcode answers NXDOMAIN, SERVFAIL, REFUSED or NODATA (NOERROR, no record)
+// for the name (ANY: both types). --cname answers both types of NAME with a
+// CNAME to TARGET followed by TARGET's records of that type (as a recursive
+// server does). A name with no script at all gets NXDOMAIN; a name scripted
+// for one type only gets NODATA for the other.
 // Prints "listening ADDR:PORT" once it serves, then runs until SIGTERM/SIGINT
 // or --lifetime seconds (default 120) have passed. Exit 2 on bad arguments.
 #include <asio/io_context.hpp>
@@ -34,6 +40,7 @@ struct Script {
   heyes::dns::Nameserver listen{*heyes::IpAddress::parse("127.0.0.1"), 0};
   int lifetime_s = 120;
   std::map<Key, heyes::dns::TestAnswer> answers;
+  std::vector<std::pair<std::string, std::string>> cnames;  // NAME -> TARGET
 };
 
 // A bad argument: main prints it with the usage and exits 2.
@@ -54,6 +61,38 @@ RecordType parse_type(std::string_view text) {
   if (text == "A") return RecordType::a;
   if (text == "AAAA") return RecordType::aaaa;
   throw BadArgument("record type must be A or AAAA: " + std::string(text));
+}
+
+// --rcode NAME A|AAAA|ANY NXDOMAIN|SERVFAIL|REFUSED|NODATA
+void add_rcode(Script& s, const std::vector<std::string_view>& a) {
+  std::vector<RecordType> types;
+  if (a[1] == "ANY") types = {RecordType::a, RecordType::aaaa};
+  else types = {parse_type(a[1])};
+  heyes::dns::Rcode rcode = heyes::dns::Rcode::noerror;
+  if (a[2] == "NXDOMAIN") rcode = heyes::dns::Rcode::nxdomain;
+  else if (a[2] == "SERVFAIL") rcode = heyes::dns::Rcode::servfail;
+  else if (a[2] == "REFUSED") rcode = heyes::dns::Rcode::refused;
+  else if (a[2] != "NODATA") throw BadArgument("--rcode: not NXDOMAIN, SERVFAIL, REFUSED or NODATA: " + std::string(a[2]));
+  for (auto type : types) {
+    auto& answer = s.answers[{std::string(a[0]), type}];
+    answer.rcode = rcode;
+    answer.records.clear();
+  }
+}
+
+// The CNAME answers, once every --record is known: NAME's answer of each
+// type is the CNAME, then TARGET's records of that type.
+void add_cnames(Script& s) {
+  for (const auto& [name, target] : s.cnames) {
+    for (auto type : {RecordType::a, RecordType::aaaa}) {
+      heyes::dns::TestAnswer answer;
+      answer.records.push_back(heyes::dns::Record::cname(name, target, 60));
+      auto it = s.answers.find({target, type});
+      if (it != s.answers.end() && it->second.rcode == heyes::dns::Rcode::noerror)
+        answer.records.insert(answer.records.end(), it->second.records.begin(), it->second.records.end());
+      s.answers[{name, type}] = std::move(answer);
+    }
+  }
 }
 
 // Takes the next n arguments of option opt, or throws when they are missing.
@@ -104,10 +143,16 @@ Script parse_args(int argc, char** argv) {
     } else if (opt == "--drop") {
       auto a = take(i, argc, argv, 2, opt);
       s.answers[{std::string(a[0]), parse_type(a[1])}].drop = true;
+    } else if (opt == "--rcode") {
+      add_rcode(s, take(i, argc, argv, 3, opt));
+    } else if (opt == "--cname") {
+      auto a = take(i, argc, argv, 2, opt);
+      s.cnames.emplace_back(a[0], a[1]);
     } else {
       throw BadArgument("unknown argument: " + std::string(opt));
     }
   }
+  add_cnames(s);
   return s;
 }
 
@@ -120,7 +165,8 @@ int main(int argc, char** argv) {
   } catch (const BadArgument& e) {
     std::fprintf(stderr,
                  "heyes-test-dns: %s\nusage: heyes-test-dns [--listen ADDR[:PORT]] [--lifetime S] "
-                 "[--record NAME A|AAAA ADDRESS]... [--delay NAME A|AAAA MS]... [--drop NAME A|AAAA]...\n",
+                 "[--record NAME A|AAAA ADDRESS]... [--delay NAME A|AAAA MS]... [--drop NAME A|AAAA]...\n"
+                 "       [--rcode NAME A|AAAA|ANY NXDOMAIN|SERVFAIL|REFUSED|NODATA]... [--cname NAME TARGET]...\n",
                  e.what());
     return 2;
   }

@@ -68,11 +68,19 @@ TEST_CASE("a replaced table keeps its own /0 row, or gets glibc's") {
   CHECK(t.precedence(ip("::1")) == 60);
 }
 
-TEST_CASE("of two rows with the same prefix the later one wins") {
+// glibc's gaiconf_init sorts the rows stably by prefix length and
+// match_prefix takes the first match: of two rows with one prefix, the first
+// line counts (gai_diff.py, gai-repeated).
+TEST_CASE("of two rows with the same prefix the first one wins, as glibc") {
   PolicyTable t;
   t.set_labels({{Prefix::of(ip("2001:db8::"), 32), 7}, {Prefix::of(ip("2001:db8::ffff"), 32), 8}});
   CHECK(t.labels().size() == 2);
-  CHECK(t.label(ip("2001:db8::1")) == 8);
+  CHECK(t.label(ip("2001:db8::1")) == 7);
+  // A /0 row of the file wins over the default one.
+  t.set_precedences({{Prefix::of(ip("::1"), 128), 60}, {Prefix::of(ip("::"), 0), 7}, {Prefix::of(ip("::"), 0), 9}});
+  CHECK(t.precedence(ip("2001:db8::1")) == 7);
+  auto parsed = heyes::parse_policy("precedence ::ffff:0:0/96 100\nprecedence ::ffff:0:0/96 10\n", "gai.conf");
+  CHECK(parsed.value.precedence(ip("192.0.2.1")) == 100);
 }
 
 TEST_CASE("Prefix: masking, containment, text") {

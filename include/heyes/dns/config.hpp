@@ -35,6 +35,7 @@ struct ResolverConfig {
   bool edns0 = true;                        // heyes always advertises EDNS0 (1232 bytes); kept for completeness
   bool use_vc = false;                      // TCP always
   bool no_aaaa = false;                     // never send AAAA queries
+  bool no_tld_query = false;                // a name without a dot is not asked as-is after the search list
   friend bool operator==(const ResolverConfig&, const ResolverConfig&) = default;
 };
 
@@ -62,7 +63,8 @@ std::error_code validate_host_name(std::string_view name);
 // The names to query, in order, for a host name (search list and ndots, as
 // glibc): a trailing dot means absolute (only itself); a name with at least
 // ndots dots is tried as-is first, then with the suffixes; otherwise the
-// suffixes first and as-is last. Returned names have no trailing dot.
+// suffixes first and as-is last (never, for a name without a dot, with
+// no_tld_query and a search list). Returned names have no trailing dot.
 std::vector<std::string> candidate_names(std::string_view name, const ResolverConfig& config);
 
 }  // namespace heyes::dns

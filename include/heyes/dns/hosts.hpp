@@ -36,7 +36,8 @@ class HostsTable {
   // no entry add()ed to either: the same table of the same file.
   bool same_file_as(const HostsTable& other) const noexcept;
 
-  // Addresses for a name (case-insensitive, trailing dot ignored) of one
+  // Addresses for a name (case-insensitive; a trailing dot is part of the
+  // name, as glibc compares them: "host." is not "host") of one
   // family, in file order. As glibc's files backend: every line naming the
   // name contributes, duplicates dropped.
   std::vector<IpAddress> lookup(std::string_view name, Family family) const;
@@ -45,7 +46,7 @@ class HostsTable {
   // No entry at all (for a file: reads it, up to its first entry).
   bool empty() const;
 
-  // Adds an address to a name (case-insensitive, trailing dot ignored),
+  // Adds an address to a name (case-insensitive, trailing dot kept),
   // after the file's when the table has one. False when it is already there
   // or the name already has kMaxAddresses of that family (a bound against
   // hostile files; later ones are ignored).

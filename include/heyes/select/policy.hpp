@@ -61,7 +61,8 @@ class PolicyTable {
   // Replace one whole table, as a gai.conf with lines of that kind does. As
   // in glibc, a table without a /0 row (::/0, or ::ffff:0:0/96 for scopev4)
   // gets one: precedence 40, label 1, scope global. Of two rows with the
-  // same prefix the later one wins.
+  // same prefix the first one wins (glibc sorts the rows stably by prefix
+  // length and takes the first that matches).
   void set_precedences(std::vector<PolicyEntry> rows);
   void set_labels(std::vector<PolicyEntry> rows);
   void set_scopes_v4(std::vector<PolicyEntry> rows);

@@ -3,6 +3,7 @@
 #include "lookup_plan.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "answer.hpp"
 #include "heyes/dns/hosts.hpp"
@@ -45,7 +46,6 @@ void LookupPlan::settle(std::string_view host, FamilySet, const ResolverOptions&
   if (is_localhost_name(bare))
     return answer_all(answer_source::localhost, {*IpAddress::parse("::1"), *IpAddress::parse("127.0.0.1")}, bare);
   host_ = host;
-  bare_ = bare;
   if (options.sources.sources.empty()) return fail_all(errc::host_not_found, answer_source::hosts, bare);
   begin_source(0);
 }
@@ -68,11 +68,11 @@ void LookupPlan::begin_source(std::size_t i) {
   const HostsSource& src = options_->sources.sources[i];
   if (src.is_files()) return files_source();
   if (src.is_dns()) return dns_source();
-  if (auto known = foreseen_status(src.name, bare_)) {
+  if (auto known = foreseen_status(src.name, bare())) {
     for (FamilyState* s : {&v6_, &v4_}) {
       if (!s->wanted || s->delivered) continue;
       SystemAnswer a{*known, {}, "not a name it answers"};
-      record(*s, to_event(s->family, a, src.name, bare_));
+      record(*s, to_event(s->family, a, src.name, bare()));
       source_done(*s, *known);
     }
     return decide_source();
@@ -88,7 +88,8 @@ void LookupPlan::files_source() {
   const auto found = options_->hosts.find(host_);
   for (FamilyState* s : {&v6_, &v4_}) {
     if (!s->wanted || s->delivered) continue;
-    ResolveEvent e = error_event({}, answer_source::hosts, bare_);
+    // A miss that another source follows is never delivered: no name to copy.
+    ResolveEvent e = error_event({}, answer_source::hosts, found.empty() && !last_source() ? std::string_view() : bare());
     for (const auto& a : found)
       if (a.family() == s->family) e.addresses.push_back(a);
     if (found.empty()) e.error = errc::host_not_found;
@@ -110,7 +111,7 @@ void LookupPlan::dns_source() {
   }
   // resolv.conf "options no-aaaa": the AAAA question is never asked.
   if (v6_.wanted && !v6_.delivered && options_->config.no_aaaa) {
-    record(v6_, error_event(errc::family_unavailable, answer_source::dns, bare_));
+    record(v6_, error_event(errc::family_unavailable, answer_source::dns, bare()));
     source_done(v6_, SourceStatus::notfound);
   }
   candidates_ = candidate_names(host_, options_->config);
@@ -122,9 +123,9 @@ void LookupPlan::dns_source() {
     }
     return decide_source();
   }
-  auto as_is = std::find_if(candidates_.begin(), candidates_.end(), [&](const auto& c) { return iequals(c, bare_); });
+  auto as_is = std::find_if(candidates_.begin(), candidates_.end(), [&](const auto& c) { return iequals(c, bare()); });
   as_is_ = static_cast<std::size_t>(as_is - candidates_.begin());
-  as_is_first_ = as_is_ == 0 && std::count(bare_.begin(), bare_.end(), '.') >= options_->config.ndots;
+  as_is_first_ = as_is_ == 0 && std::count(bare().begin(), bare().end(), '.') >= options_->config.ndots;
   start_candidate();
   if (v6_.done) decide_source();  // no-aaaa: AAAA's part is known already
 }
@@ -132,7 +133,7 @@ void LookupPlan::dns_source() {
 void LookupPlan::on_system(Family f, SystemAnswer answer) {
   FamilyState& s = state(f);
   SourceStatus status = SourceStatus::notfound;
-  record(s, to_event(f, answer, system_service(), bare_, &status));
+  record(s, to_event(f, answer, system_service(), bare(), &status));
   source_done(s, status);
   decide_source();
 }
@@ -369,7 +370,7 @@ void LookupPlan::take_actions(std::vector<PlanAction>& out) {
   for (FamilyState* s : {&v6_, &v4_}) {
     if (!s->system_due) continue;
     s->system_due = false;
-    out.emplace_back(std::in_place_type<AskSystem>, AskSystem{s->family, system_service(), bare_});
+    out.emplace_back(std::in_place_type<AskSystem>, AskSystem{s->family, system_service(), bare()});
   }
 }
 
@@ -382,7 +383,8 @@ void LookupPlan::decide() {
   const std::size_t next = next_candidate();
   const bool last = next == candidates_.size();
   bool all_done = true, all_failed = true;
-  std::vector<FamilyState*> ended;
+  std::array<FamilyState*, 2> ended{};
+  std::size_t ends = 0;
   for (FamilyState* s : {&v6_, &v4_}) {
     if (!s->wanted || s->done) continue;
     if (s->result && (!s->result->error || winner_ || last)) {
@@ -405,7 +407,7 @@ void LookupPlan::decide() {
         }
       }
       s->done = true;
-      ended.push_back(s);
+      ended[ends++] = s;
     }
     all_done = all_done && s->done;
     all_failed = all_failed && (s->done || (s->result && s->result->error));
@@ -415,8 +417,8 @@ void LookupPlan::decide() {
     candidate_ = next;
     start_candidate();
   }
-  if (ended.empty()) return;
-  for (FamilyState* s : ended) source_done(*s, dns_status(*s));
+  if (ends == 0) return;
+  for (std::size_t i = 0; i < ends; ++i) source_done(*ended[i], dns_status(*ended[i]));
   decide_source();
 }
 

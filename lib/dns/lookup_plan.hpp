@@ -94,7 +94,7 @@ class LookupPlan {
   std::string_view asked_name(Family f) const;
   // The service and name of the AskSystem in progress.
   std::string_view system_service() const;
-  std::string_view system_name() const noexcept { return bare_; }
+  std::string_view system_name() const noexcept { return bare(); }
 
  private:
   // What the current candidate's failure means for the search walk, in
@@ -157,7 +157,13 @@ class LookupPlan {
   std::chrono::seconds max_ttl_, max_negative_ttl_;
   const ResolverOptions* options_ = nullptr;
   std::string host_;             // as given (a trailing dot makes it absolute)
-  std::string bare_;             // without the trailing dot
+  // The host without its trailing dot (a view of host_, made when asked:
+  // the plan is moved, and a short string moves its characters).
+  std::string_view bare() const noexcept {
+    std::string_view b = host_;
+    if (!b.empty() && b.back() == '.') b.remove_suffix(1);
+    return b;
+  }
   std::size_t source_ = 0;       // the hosts: line's source being asked
   bool source_success_ = false;  // it found addresses for a family
   bool dns_active_ = false;      // it is dns, with its search walk

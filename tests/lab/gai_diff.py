@@ -41,6 +41,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab  # noqa: E402  (stop_processes)
+
 SKIP = 77
 SETUP_WAIT = 10.0   # bound of waiting for the DNS server, s
 RUN_WALL = 30.0     # bound of one heyes-gai-compare run, s
@@ -486,15 +489,7 @@ class Lab:
         return results
 
     def close(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=2)
+        lab.stop_processes(self.procs)
         for ns in self.made:
             r = self.sh("ip", "netns", "pids", ns, check=False)
             for pid in r.stdout.split():

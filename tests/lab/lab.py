@@ -69,6 +69,19 @@ def is_broken(label):
     return label[1] in "uvwxyz"
 
 
+def stop_processes(procs):
+    """Ends the processes this lab started (by their Popen objects): SIGTERM, then SIGKILL after 2 s."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=2)
+
+
 # --- The expected results -----------------------------------------------------
 # One row per scenario. AAAA and A are the answers (in DNS order), by symbolic
 # name. The three last columns say what must happen on a dual-stack host with
@@ -268,15 +281,7 @@ class Namespace:
     def close(self):
         # Our own children first, by pid; then anything left inside the
         # namespace (only processes this lab started can be in it).
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=2)
+        stop_processes(self.procs)
         r = self.lab.sh("ip", "netns", "pids", self.name, check=False)
         for pid in r.stdout.split():
             try:

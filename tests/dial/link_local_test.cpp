@@ -35,6 +35,7 @@
 #include <string>
 #include <thread>
 
+#include "support/host_requirements.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/heyes.h"
@@ -323,18 +324,9 @@ int run_tests(const std::string& heyes_connect, const std::string& service) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (::geteuid() != 0) {
-    std::puts("SKIP: needs root to make network namespaces of its own (unshare CLONE_NEWNET) and a veth pair");
+  if (!heyes::test::enter_own_network_namespace(
+          "make network namespaces of its own (unshare CLONE_NEWNET) and a veth pair"))
     return 77;
-  }
-  if (std::system("ip -V >/dev/null 2>&1") != 0) {
-    std::puts("SKIP: needs the ip command (iproute2)");
-    return 77;
-  }
-  if (::unshare(CLONE_NEWNET) != 0) {
-    std::perror("SKIP: unshare(CLONE_NEWNET)");
-    return 77;
-  }
   const std::string heyes_connect = argc > 1 ? argv[1] : "";
   int up[2], down[2];  // child -> parent, parent -> child
   if (::pipe2(up, O_CLOEXEC) != 0 || ::pipe2(down, O_CLOEXEC) != 0) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "support/host_requirements.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/race/history.hpp"
@@ -95,18 +96,8 @@ Dialed dial_until_change(heyes::Dialer& dialer, const std::string& service) {
 }  // namespace
 
 int main() {
-  if (::geteuid() != 0) {
-    std::puts("SKIP: needs root to make a network namespace of its own (unshare CLONE_NEWNET)");
+  if (!heyes::test::enter_own_network_namespace("make a network namespace of its own (unshare CLONE_NEWNET)"))
     return 77;
-  }
-  if (std::system("ip -V >/dev/null 2>&1") != 0) {
-    std::puts("SKIP: needs the ip command (iproute2)");
-    return 77;
-  }
-  if (::unshare(CLONE_NEWNET) != 0) {
-    std::perror("SKIP: unshare(CLONE_NEWNET)");
-    return 77;
-  }
   if (!run("ip link set lo up")) {
     std::puts("FAILED: ip link set lo up in the new namespace");
     return 1;

@@ -66,6 +66,7 @@ using PlanAction = std::variant<Ask, Store, Deliver, AskSystem>;
 class LookupPlan {
  public:
   LookupPlan(std::string_view host, FamilySet families, const ResolverOptions& options);
+  LookupPlan(std::string_view, FamilySet, const ResolverOptions&&) = delete;  // options must outlive the plan
 
   // ---- inputs: an answer to an Ask ----
   void on_cached(Family f, CachedAnswer hit);

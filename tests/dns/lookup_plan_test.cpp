@@ -55,9 +55,13 @@ using Steps = std::vector<std::string>;
 CachedAnswer positive(const char* name, const char* address) { return {{ip(address)}, {}, name, 60s}; }
 CachedAnswer negative(std::error_code ec) { return {{}, ec, "x", 60s}; }
 
-ResolverOptions search_options() {
-  ResolverOptions o;
-  o.config.search = {"corp.example", "lab.example"};
+// A plan refers to its options: these live as long as the program.
+const ResolverOptions& search_options() {
+  static const ResolverOptions o = [] {
+    ResolverOptions r;
+    r.config.search = {"corp.example", "lab.example"};
+    return r;
+  }();
   return o;
 }
 
@@ -155,9 +159,12 @@ TEST_CASE("abandoned: answers still reach the cache, nothing more is delivered o
 // ends the lookup. Seven search domains, "www" (ndots 1: the domains first).
 namespace {
 
-ResolverOptions seven_domains() {
-  ResolverOptions o;
-  for (int i = 0; i < 7; ++i) o.config.search.push_back("d" + std::to_string(i) + ".example");
+const ResolverOptions& seven_domains() {
+  static const ResolverOptions o = [] {
+    ResolverOptions r;
+    for (int i = 0; i < 7; ++i) r.config.search.push_back("d" + std::to_string(i) + ".example");
+    return r;
+  }();
   return o;
 }
 
@@ -308,7 +315,8 @@ TEST_CASE("rcode: a server's SERVFAIL reaches the event; an NXDOMAIN that ends t
 }
 
 TEST_CASE("rcode: none for a timeout, and none when a NODATA decides the error") {
-  LookupPlan timed_out("www.example", FamilySet::only(Family::v4), ResolverOptions{});
+  const ResolverOptions plain;
+  LookupPlan timed_out("www.example", FamilySet::only(Family::v4), plain);
   step(timed_out);
   timed_out.on_failure(Family::v4, timeout, detail::FailureKind::unanswered);
   CHECK(rcode_of_event(timed_out) == " ");

@@ -44,12 +44,14 @@ struct LoadedService {
 
 // Loaded once per process and never unloaded (glibc keeps its modules too:
 // a service may leave threads or state behind).
+// Never destroyed: a worker still inside a service when the process exits
+// (detached, stuck in a call given up on) keeps using its entry.
 const LoadedService& load_service(const std::string& service) {
-  static std::mutex mu;
-  static std::map<std::string, LoadedService> loaded;
-  std::lock_guard lock(mu);
-  auto it = loaded.find(service);
-  if (it != loaded.end()) return it->second;
+  static auto* mu = new std::mutex;
+  static auto* loaded = new std::map<std::string, LoadedService>;
+  std::lock_guard lock(*mu);
+  auto it = loaded->find(service);
+  if (it != loaded->end()) return it->second;
   LoadedService s;
   const std::string library = "libnss_" + service + ".so.2";
   if (!plain_service_name(service)) {
@@ -62,7 +64,7 @@ const LoadedService& load_service(const std::string& service) {
     const char* e = dlerror();
     s.why = "cannot load " + library + (e ? std::string(": ") + e : std::string());
   }
-  return loaded.emplace(service, std::move(s)).first->second;
+  return loaded->emplace(service, std::move(s)).first->second;
 }
 
 std::vector<IpAddress> addresses_of(const hostent& h, Family family) {
@@ -98,9 +100,10 @@ struct Job {
 
 class Pool : public std::enable_shared_from_this<Pool> {
  public:
+  // Never destroyed either: detached workers may outlive main().
   static Pool& get() {
-    static std::shared_ptr<Pool> pool = std::make_shared<Pool>();
-    return *pool;
+    static auto* pool = new std::shared_ptr<Pool>(std::make_shared<Pool>());
+    return **pool;
   }
 
   bool submit(Job job) {

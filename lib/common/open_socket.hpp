@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "common/asio.hpp"
+#include "heyes/detail/socket_handover.hpp"
 
 namespace heyes::detail {
 
@@ -24,7 +25,13 @@ std::error_code open_cloexec(Socket& s, const Protocol& protocol) {
   if (fd < 0) return {errno, std::system_category()};
   asio_error_code ec;
   s.assign(protocol, fd, ec);
-  if (ec) ::close(fd);
+  if (ec) {
+    ::close(fd);
+    return ec;
+  }
+  // A descriptor of our own, non-blocking: as asio's open() would leave it,
+  // so no ioctl before the first operation and no epoll_ctl at close.
+  mark_as_opened_by_asio(s);
   return ec;
 }
 

@@ -37,6 +37,7 @@ using system_error = std::system_error;
 
 #include <chrono>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -273,5 +274,79 @@ TEST_CASE("the blocking forms and the socket hook in this flavour") {
     tcp::no_delay nd;
     s.get_option(nd);
     CHECK(nd.value());
+  }
+}
+
+namespace {
+
+// What asio's state flags say of a socket's descriptor.
+template <class Socket>
+unsigned state_of(Socket& s) {
+  return heyes::detail::socket_impl(s).get_implementation().state_;
+}
+constexpr unsigned possible_dup = net::detail::socket_ops::possible_dup;
+constexpr unsigned internal_non_blocking = net::detail::socket_ops::internal_non_blocking;
+
+// The delivered socket works on its own executor: a write completes
+// asynchronously (the reactor registration came along) and synchronously
+// (the caller never asked for non-blocking, so a blocking call blocks).
+template <class Socket>
+void check_usable(net::io_context& ioc, Socket& s) {
+  CHECK_FALSE(s.non_blocking());
+  bool written = false;
+  s.async_write_some(net::buffer("ping", 4), [&](asio_error_code ec, std::size_t n) { written = !ec && n == 4; });
+  ioc.restart();
+  ioc.run_for(5s);
+  CHECK(written);
+  CHECK(s.write_some(net::buffer("pong", 4)) == 4);
+}
+
+}  // namespace
+
+TEST_CASE("the socket is handed over within its io_context: the descriptor asio would have opened itself") {
+  Loopback lo;
+  SUBCASE("io_context::executor_type") {
+    std::optional<tcp::socket::rebind_executor<net::io_context::executor_type>::other> got;
+    lo.dialer.async_dial(lo.ioc.get_executor(), "127.0.0.1", lo.port, lo.options, [&](asio_error_code ec, auto s) {
+      CHECK_MESSAGE(!ec, ec.message());
+      got.emplace(std::move(s));
+    });
+    lo.ioc.run_for(10s);
+    REQUIRE(got);
+    REQUIRE(got->is_open());
+    // release() and assign() would have left the duplicate flag (an extra
+    // epoll_ctl at close) and cleared the internal non-blocking one.
+    CHECK((state_of(*got) & possible_dup) == 0);
+    CHECK((state_of(*got) & internal_non_blocking) != 0);
+    check_usable(lo.ioc, *got);
+  }
+  SUBCASE("a strand over it") {
+    auto strand = net::make_strand(lo.ioc);
+    std::optional<tcp::socket::rebind_executor<decltype(strand)>::other> got;
+    lo.dialer.async_dial(strand, "127.0.0.1", lo.port, lo.options, [&](asio_error_code ec, auto s) {
+      CHECK_MESSAGE(!ec, ec.message());
+      got.emplace(std::move(s));
+    });
+    lo.ioc.run_for(10s);
+    REQUIRE(got);
+    CHECK(got->get_executor() == strand);
+    CHECK((state_of(*got) & possible_dup) == 0);
+    check_usable(lo.ioc, *got);
+  }
+  SUBCASE("move_within_context: the same descriptor within one context, nothing across two") {
+    tcp::socket from(lo.ioc);
+    from.connect(lo.listener.local_endpoint());
+    const auto fd = from.native_handle();
+    net::io_context other;
+    tcp::socket::rebind_executor<net::io_context::executor_type>::other elsewhere(other.get_executor());
+    CHECK_FALSE(heyes::detail::move_within_context(from, elsewhere));
+    CHECK(from.is_open());
+    CHECK_FALSE(elsewhere.is_open());
+    tcp::socket::rebind_executor<net::io_context::executor_type>::other here(lo.ioc.get_executor());
+    REQUIRE(heyes::detail::move_within_context(from, here));
+    CHECK_FALSE(from.is_open());
+    CHECK(here.native_handle() == fd);
+    CHECK_FALSE(heyes::detail::move_within_context(here, here));  // an open target takes nothing
+    check_usable(lo.ioc, here);
   }
 }

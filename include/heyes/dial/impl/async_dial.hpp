@@ -3,6 +3,7 @@
 #pragma once
 
 #include "heyes/detail/asio.hpp"
+#include "heyes/detail/socket_handover.hpp"
 
 #include <memory>
 #include <string>
@@ -49,11 +50,13 @@ struct DialCancelHandler {
 #endif
 
 // The dial's socket (on an any_io_executor over the caller's executor)
-// moved onto Socket's executor: the same descriptor, re-registered there.
+// moved onto Socket's executor: the same descriptor, moved within the
+// execution context with no system call, or else (a context whose socket
+// service differs) released and registered again there.
 template <class Socket>
 void rebind_socket(asio::ip::tcp::socket& from, const asio::ip::tcp::endpoint& endpoint, Socket& to,
                    std::error_code& ec) {
-  if (!from.is_open()) return;
+  if (!from.is_open() || move_within_context(from, to)) return;
   asio_error_code aec;
   auto fd = from.release(aec);
   if (!aec) to.assign(endpoint.protocol(), fd, aec);

@@ -36,6 +36,7 @@
 #include <thread>
 
 #include "support/host_requirements.hpp"
+#include "support/script_checks.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/heyes.h"
@@ -48,13 +49,7 @@ namespace {
 using namespace std::chrono_literals;
 using heyes::IpAddress;
 
-int failures = 0;
-
-void check(bool ok, const std::string& what) {
-  std::printf("%s: %s\n", ok ? "ok" : "FAILED", what.c_str());
-  std::fflush(stdout);
-  if (!ok) ++failures;
-}
+using heyes::test::check;
 
 bool run(const std::string& command) {
   std::printf("+ %s\n", command.c_str());
@@ -318,7 +313,7 @@ int run_tests(const std::string& heyes_connect, const std::string& service) {
                                  "'");
     std::printf("info (exit %d):\n%s", status, out.c_str());
   }
-  return failures;
+  return heyes::test::failed_checks;
 }
 
 }  // namespace

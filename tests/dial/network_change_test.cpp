@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "support/host_requirements.hpp"
+#include "support/script_checks.hpp"
 #include "heyes/dial.hpp"
 #include "heyes/dial/dialer_options.hpp"
 #include "heyes/race/history.hpp"
@@ -35,12 +36,7 @@ namespace {
 using namespace std::chrono_literals;
 using heyes::IpAddress;
 
-int failures = 0;
-
-void check(bool ok, const std::string& what) {
-  std::printf("%s: %s\n", ok ? "ok" : "FAILED", what.c_str());
-  if (!ok) ++failures;
-}
+using heyes::test::check;
 
 bool run(const std::string& command) {
   std::printf("+ %s\n", command.c_str());
@@ -168,6 +164,6 @@ int main() {
   asio::post(dns_ioc, [&] { server->close(); });
   work.reset();
   dns_thread.join();
-  std::printf("%s\n", failures == 0 ? "all passed" : "some checks FAILED");
-  return failures == 0 ? 0 : 1;
+  std::printf("%s\n", heyes::test::failed_checks == 0 ? "all passed" : "some checks FAILED");
+  return heyes::test::failed_checks == 0 ? 0 : 1;
 }

@@ -29,25 +29,11 @@
 #include "heyes/error.hpp"
 #include "heyes/select/policy.hpp"
 #include "heyes/select/sort.hpp"
+#include "json_string.hpp"  // tools/heyes-connect: the same quoting as heyes-connect --json
 
 namespace {
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
+using heyes::tool::json_string;
 
 std::string zone_name(std::uint32_t index) {
   char name[IF_NAMESIZE] = {};

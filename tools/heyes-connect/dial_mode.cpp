@@ -20,6 +20,7 @@
 #include "heyes/error.hpp"
 #include "heyes/select/policy.hpp"
 #include "inputs.hpp"
+#include "json_string.hpp"
 
 namespace heyes_connect {
 namespace {
@@ -29,22 +30,7 @@ constexpr int kJsonSchema = 1;
 
 double ms(std::chrono::microseconds t) { return static_cast<double>(t.count()) / 1000.0; }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);  // UTF-8 passes through; heyes' own text is ASCII
-    }
-  }
-  return out + "\"";
-}
+using heyes::tool::json_string;
 
 std::string json_number(double v) {
   char buf[32];

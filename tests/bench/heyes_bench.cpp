@@ -47,12 +47,17 @@ struct Settings {
   int lookups = 20000;     // cache hits timed
   int queries = 2000;      // uncached DNS queries and getaddrinfo calls timed
   int only = 0;            // run only this section (1-6; for a profiler), 0 = all
+  int baseline_delay_us = 0;  // user-space work the baseline does per connect (see usage)
 };
 
 constexpr const char* usage =
     "usage: heyes-bench [--quick] [--connects N] [--concurrent N] [--batches N] [--reps N]\n"
     "                   [--alloc-dials N] [--lookups N] [--queries N] [--only SECTION]\n"
-    "Everything runs on loopback (127.0.0.1, a DNS server on 127.0.0.1, /etc/hosts).\n";
+    "                   [--baseline-delay-us N]\n"
+    "Everything runs on loopback (127.0.0.1, a DNS server on 127.0.0.1, /etc/hosts).\n"
+    "--baseline-delay-us N: plain asio's completion handler spins N microseconds before it\n"
+    "hands the socket back, as if it did heyes' user-space work: how much of a ratio is\n"
+    "that work and how much the timing of the close against the listener's accept.\n";
 
 bool parse_count(std::string_view text, int& out) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -64,11 +69,15 @@ bool parse_settings(int argc, char** argv, Settings& s) {
   std::vector<std::pair<std::string_view, int*>> counts = {
       {"--connects", &s.connects}, {"--concurrent", &s.concurrent}, {"--batches", &s.batches},
       {"--reps", &s.reps},         {"--alloc-dials", &s.alloc_dials}, {"--lookups", &s.lookups},
-      {"--queries", &s.queries}, {"--only", &s.only}};
+      {"--queries", &s.queries}, {"--only", &s.only}, {"--baseline-delay-us", &s.baseline_delay_us}};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    }
     if (arg == "--quick") {
-      s = Settings{2000, 200, 3, 3, 500, 2000, 200, s.only};
+      s = Settings{2000, 200, 3, 3, 500, 2000, 200, s.only, s.baseline_delay_us};
       continue;
     }
     bool known = false;
@@ -76,7 +85,8 @@ bool parse_settings(int argc, char** argv, Settings& s) {
       if (arg != name) continue;
       known = true;
       if (i + 1 >= argc || !parse_count(argv[++i], *field)) {
-        std::fprintf(stderr, "heyes-bench: %s needs a count from 1 to 10000000\n", argv[i - 1]);
+        std::fprintf(stderr, "heyes-bench: %.*s needs a count from 1 to 10000000\n", static_cast<int>(name.size()),
+                     name.data());
         return false;
       }
     }
@@ -92,10 +102,12 @@ bool parse_settings(int argc, char** argv, Settings& s) {
 // Contenders. Each starts one connect into a slot and calls done(ec, socket).
 
 // Plain asio: a socket's own async_connect to the literal endpoint (the
-// cheapest thing a user could write; it opens the socket itself).
+// cheapest thing a user could write; it opens the socket itself). With a
+// delay, its handler first spins that long (--baseline-delay-us).
 class AsioConnector {
  public:
-  AsioConnector(asio::io_context& ioc, tcp::endpoint ep, std::size_t slots) : ioc_(ioc), ep_(ep) {
+  AsioConnector(asio::io_context& ioc, tcp::endpoint ep, std::size_t slots, std::chrono::microseconds delay = {})
+      : ioc_(ioc), ep_(ep), delay_(delay) {
     sockets_.reserve(slots);
     for (std::size_t i = 0; i < slots; ++i) sockets_.emplace_back(ioc_);
   }
@@ -103,12 +115,20 @@ class AsioConnector {
   template <class Done>
   void start(std::size_t slot, Done done) {
     tcp::socket& s = sockets_[slot];
-    s.async_connect(ep_, [&s, done = std::move(done)](std::error_code ec) mutable { done(ec, std::move(s)); });
+    s.async_connect(ep_, [&s, delay = delay_, done = std::move(done)](std::error_code ec) mutable {
+      if (delay.count() > 0) {
+        const auto until = std::chrono::steady_clock::now() + delay;
+        while (std::chrono::steady_clock::now() < until) {
+        }
+      }
+      done(ec, std::move(s));
+    });
   }
 
  private:
   asio::io_context& ioc_;
   tcp::endpoint ep_;
+  std::chrono::microseconds delay_;
   std::vector<tcp::socket> sockets_;
 };
 
@@ -408,7 +428,8 @@ constexpr const char* bench_name = "bench.heyes.test";
 
 class Bench {
  public:
-  explicit Bench(const Settings& s) : s_(s), plain_(ioc_, endpoint(), static_cast<std::size_t>(s.concurrent)) {
+  explicit Bench(const Settings& s) : s_(s), plain_(ioc_, endpoint(), static_cast<std::size_t>(s.concurrent),
+                                                   std::chrono::microseconds(s.baseline_delay_us)) {
     // A: 127.0.0.1 for an hour; AAAA: NODATA, negatively cached for as long.
     heyes::dns::TestAnswer nodata;
     nodata.negative_ttl = 3600;
@@ -625,9 +646,10 @@ void print_context(const Settings& s) {
   double load[3] = {0, 0, 0};
   getloadavg(load, 3);
   fmt::print("heyes-bench: {} {} {}, {} CPUs, load {:.2f}; g++ {}; {} sequential connects, {} concurrent x {} "
-             "batches, {} repetitions (medians)\n\n",
+             "batches, {} repetitions (medians){}\n\n",
              u.sysname, u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN), load[0], __VERSION__, s.connects,
-             s.concurrent, s.batches, s.reps);
+             s.concurrent, s.batches, s.reps,
+             s.baseline_delay_us ? fmt::format("; the baseline spins {} µs per connect", s.baseline_delay_us) : "");
 }
 
 }  // namespace heyes::bench

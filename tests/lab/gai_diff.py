@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import lab  # noqa: E402  (stop_processes)
+import lab  # noqa: E402  (sh, stop_processes)
 
 SKIP = 77
 SETUP_WAIT = 10.0   # bound of waiting for the DNS server, s
@@ -405,12 +405,7 @@ class Lab:
         self.made = []      # namespaces created, deleted at the end
         self.procs = []
 
-    def sh(self, *cmd, ns=None, check=True, timeout=10):
-        full = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
-        r = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"`{' '.join(full)}` failed ({r.returncode}): {r.stderr.strip()}")
-        return r
+    sh = staticmethod(lab.sh)
 
     def log(self, msg):
         if self.opts.verbose:

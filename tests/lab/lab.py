@@ -218,6 +218,17 @@ def plan(only):
 
 
 # --- Running commands -------------------------------------------------------
+
+def sh(*cmd, ns=None, check=True, timeout=10):
+    """Runs cmd (in network namespace ns when given), output captured; a failure
+    raises with the command and its stderr unless check is False."""
+    full = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
+    r = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"`{' '.join(full)}` failed ({r.returncode}): {r.stderr.strip()}")
+    return r
+
+
 class Lab:
     def __init__(self, opts):
         self.opts = opts
@@ -230,12 +241,7 @@ class Lab:
         for ns in list(self.open_namespaces):
             ns.close()
 
-    def sh(self, *cmd, ns=None, check=True, timeout=10):
-        full = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
-        r = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"`{' '.join(full)}` failed ({r.returncode}): {r.stderr.strip()}")
-        return r
+    sh = staticmethod(sh)
 
     def write(self, name, text):
         path = os.path.join(self.tmp, name)

@@ -50,12 +50,7 @@ using namespace std::chrono_literals;
 using heyes::IpAddress;
 
 using heyes::test::check;
-
-bool run(const std::string& command) {
-  std::printf("+ %s\n", command.c_str());
-  std::fflush(stdout);
-  return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
-}
+using heyes::test::run;
 
 // The output (stdout and stderr) and exit status of a command.
 std::pair<int, std::string> capture(const std::string& command) {

@@ -37,11 +37,7 @@ using namespace std::chrono_literals;
 using heyes::IpAddress;
 
 using heyes::test::check;
-
-bool run(const std::string& command) {
-  std::printf("+ %s\n", command.c_str());
-  return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
-}
+using heyes::test::run;
 
 // Counts the probes of the usable families (and answers as the system does).
 class CountingProbe final : public heyes::ConnectivityProbe {
